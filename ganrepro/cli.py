@@ -1,0 +1,108 @@
+"""Command line: ``python -m ganrepro {compare,export-published,train,tables,runs}``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from ganrepro import ROOT
+from ganrepro import config as C
+from ganrepro import tables as T
+
+PUBLISHED_CSV = ROOT / "config" / "published.csv"
+
+
+def _overrides(pairs) -> dict:
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise SystemExit(f"--config expects KEY=VALUE, got {p!r}")
+        k, v = p.split("=", 1)
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+def _cfg(args):
+    try:
+        return C.load_config(args.configfile, _overrides(args.config))
+    except C.ConfigError as e:
+        raise SystemExit(f"invalid configuration: {e}")
+
+
+def cmd_compare(args) -> int:
+    cfg = _cfg(args)
+    from ganrepro.report import compare_lines
+
+    specs = C.selected_tables(cfg) if args.table in (None, "all") else [T.get_spec(args.table)]
+    print("\n".join(compare_lines(specs, cfg)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    text = T.published_csv_text()
+    if args.check:
+        current = PUBLISHED_CSV.read_text() if PUBLISHED_CSV.exists() else ""
+        if current != text:
+            print(f"{PUBLISHED_CSV} is stale: run `python -m ganrepro export-published`", file=sys.stderr)
+            return 1
+        print(f"{PUBLISHED_CSV} is current ({text.count(chr(10)) - 1} published values)")
+        return 0
+    from ganrepro.io import write_text
+
+    write_text(PUBLISHED_CSV, text)
+    print(f"wrote {PUBLISHED_CSV} ({text.count(chr(10)) - 1} published values)")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    cfg = _cfg(args)
+    runs = C.planned_runs(cfg)
+    for e, m, v in runs:
+        for s in C.seeds(cfg, e):
+            print(C.run_dir(cfg, e, m, v, s))
+    print(f"# {sum(len(C.seeds(cfg, e)) for e, _, _ in runs)} training runs at scale {cfg['scale']}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    cfg = _cfg(args)
+    from ganrepro.train import train
+
+    run_cfg = C.resolve_run(cfg, args.experiment, args.method, args.variant, args.seed)
+    out = args.out or C.run_dir(cfg, args.experiment, args.method, args.variant, args.seed)
+    res = train(run_cfg, out)
+    print(res)
+    return 0
+
+
+def cmd_tables(args) -> int:
+    for s in T.load_all():
+        print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ganrepro", description=__doc__)
+    ap.add_argument("--configfile", default=str(C.CONFIG_PATH))
+    ap.add_argument("--config", action="append", metavar="KEY=VALUE", help="override, e.g. scale=full (repeatable)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("compare", help="print every cell of one table (or all) with its verdict")
+    p.add_argument("table", nargs="?", default="all")
+    p.set_defaults(fn=cmd_compare)
+    p = sub.add_parser("export-published", help="write config/published.csv from the table specs")
+    p.add_argument("--check", action="store_true", help="exit 1 if the committed file is stale")
+    p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("runs", help="list the training runs the selected tables need")
+    p.set_defaults(fn=cmd_runs)
+    p = sub.add_parser("tables", help="list the table specs")
+    p.set_defaults(fn=cmd_tables)
+    p = sub.add_parser("train", help="train one run outside Snakemake")
+    for a in ("experiment", "method", "variant"):
+        p.add_argument(a)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out")
+    p.set_defaults(fn=cmd_train)
+    args = ap.parse_args(argv)
+    return args.fn(args)

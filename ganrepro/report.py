@@ -1,0 +1,250 @@
+"""Render tables (specs + run metrics) as Markdown, LaTeX, CSV and HTML; the index page; the compare listing."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganrepro import config as C
+from ganrepro import registry
+from ganrepro.io import write_text
+from ganrepro.tables import METRICS, Cell, TableSpec
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    verdict: str
+    mean: float | None = None
+    std: float | None = None
+    n: int = 0
+    delta: float | None = None
+    note: str = ""
+
+
+def metric_key(spec: TableSpec, cfg: dict, cell: Cell) -> str:
+    if cell.metric in ("fid", "kid"):
+        return f"{cell.metric}@{spec.fid_samples(cfg, cell.run['experiment'])}"
+    return cell.metric
+
+
+def _read_metrics(path: Path) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
+    if cell.published_only:
+        return CellResult(cell, "published only", note="copied by the paper from another article; not re-run")
+    run = cell.run
+    if run["method"] not in cfg["methods"] or not registry.is_runnable(run["method"], run["variant"]) \
+            or C.resolution(cfg, run["experiment"]) == 0:
+        why = "method not implemented yet" if run["method"] not in registry.METHOD_MODULES else \
+            "variant not implemented yet" if not registry.is_runnable(run["method"], run["variant"]) else \
+            "method not enabled in config" if run["method"] not in cfg["methods"] else "experiment not runnable yet"
+        return CellResult(cell, "not run", note=f"{run['method']}/{run['variant']}: {why}")
+    key = metric_key(spec, cfg, cell)
+    values, diverged, missing, comparable = [], [], [], True
+    for seed in C.seeds(cfg, run["experiment"]):
+        rdir = Path(C.run_dir(cfg, run["experiment"], run["method"], run["variant"], seed))
+        m = _read_metrics(rdir / "metrics.json")
+        if m is None:
+            missing.append(seed)
+            continue
+        if m.get("status") == "diverged":
+            diverged.append((seed, m.get("diverged_at")))
+            continue
+        if key not in m.get("values", {}):
+            missing.append(seed)
+            continue
+        values.append(float(m["values"][key]))
+        comparable &= bool(m.get("comparable", False))
+    notes = []
+    if diverged:
+        notes.append("diverged: " + ", ".join(f"seed {s} at step {st}" for s, st in diverged))
+    if missing:
+        notes.append(f"missing: seed(s) {missing} (see the run logs under results/)")
+    if not values:
+        verdict = "diverged" if diverged else "missing"
+        return CellResult(cell, verdict, note="; ".join(notes))
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else None
+    res = CellResult(cell, "", mean, std, len(values), note="; ".join(notes))
+    if cell.published is None:
+        res.verdict = "no published value"
+        return res
+    res.delta = mean - cell.published.mean
+    if not comparable:
+        res.verdict = "not comparable"
+        res.note = "; ".join(notes + ["smoke scale / stand-in features: not comparable with the paper"])
+        return res
+    tol = spec.tol(cell.metric)
+    allowed = tol.get("abs", 0.0) + tol.get("rel", 0.0) * abs(cell.published.mean)
+    if cell.published.sd is not None:
+        allowed = max(allowed, 2 * cell.published.sd)
+    better = METRICS[cell.metric]["better"] * res.delta >= 0
+    res.verdict = "reproduced" if abs(res.delta) <= allowed or better else "not reproduced"
+    return res
+
+
+def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
+    return [evaluate_cell(spec, cfg, c) for c in spec.cells()]
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.0f}"
+
+
+def _pub(c: Cell) -> str:
+    if c.published is None:
+        return "-"
+    return c.published.value + (f" ± {c.published.std}" if c.published.std else "")
+
+
+def _rep(r: CellResult) -> str:
+    if r.mean is None:
+        return "-"
+    s = _fmt(r.mean)
+    if r.std is not None:
+        s += f" ± {_fmt(r.std, 2)}"
+    return s + (f" (n={r.n})" if r.n > 1 else "")
+
+
+def _delta(r: CellResult) -> str:
+    return "" if r.delta is None else f"{r.delta:+.4g}"
+
+
+HEADER = ["Row", "Column", "Metric", "Published", "Reproduced", "Δ", "Verdict", "Note"]
+
+
+def table_rows(results: list[CellResult]) -> list[list[str]]:
+    return [[r.cell.row_label, r.cell.col_label, r.cell.metric, _pub(r.cell), _rep(r), _delta(r), r.verdict, r.note]
+            for r in results]
+
+
+def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
+    src = spec.source
+    lines = [f"# {spec.id}: {spec.title}", "",
+             f"Source: `{src['file']}`, {src['table']}" + (f", Section {src['section']}" if src.get("section") else ""),
+             f"Scale: **{cfg['scale']}**" + (" (tiny models on synthetic data: numbers show the pipeline works and are "
+                                            "not comparable with the paper)" if cfg["scale"] == "smoke" else ""), ""]
+    if spec.protocol:
+        lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in spec.protocol.items()), ""]
+    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in table_rows(results):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+    counts = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    lines += ["", "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
+    if spec.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in spec.notes] + [""]
+    return "\n".join(lines)
+
+
+def _tex(s: str) -> str:
+    for a, b in [("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"), ("_", r"\_"),
+                 ("{", r"\{"), ("}", r"\}"), ("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("✓", r"\checkmark{}"),
+                 ("✗", r"$\times$"), ("×", r"$\times$"), ("↓", r"$\downarrow$")]:
+        s = s.replace(a, b)
+    return s
+
+
+def render_latex(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
+    cols = HEADER[:-1]
+    out = ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(spec.title)} ({_tex(spec.source['table'])}, "
+           f"{_tex(spec.source['file'])}; scale: {cfg['scale']})}}", f"\\label{{tab:{spec.id}}}",
+           "\\begin{tabular}{" + "l" * len(cols) + "}", "\\hline", " & ".join(_tex(c) for c in cols) + " \\\\",
+           "\\hline"]
+    for row in table_rows(results):
+        out.append(" & ".join(_tex(c) for c in row[:-1]) + " \\\\")
+    out += ["\\hline", "\\end{tabular}", "\\end{table}", ""]
+    return "\n".join(out)
+
+
+def render_csv(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["table", "scale", "row", "column", "metric", "published", "published_std", "reproduced_mean",
+                "reproduced_std", "n_seeds", "delta", "verdict", "note"])
+    for r in results:
+        c = r.cell
+        w.writerow([spec.id, cfg["scale"], c.row_label, c.col_label, c.metric, c.published.value if c.published else "",
+                    (c.published.std or "") if c.published else "", "" if r.mean is None else repr(r.mean),
+                    "" if r.std is None else repr(r.std), r.n, "" if r.delta is None else repr(r.delta), r.verdict,
+                    r.note])
+    return buf.getvalue()
+
+
+def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+    body = "".join("<tr class='" + r.verdict.replace(" ", "-") + "'>" + "".join(
+        f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for r, row in zip(results, table_rows(results)))
+    return (f"<h2 id='{spec.id}'>{html.escape(spec.id)}: {html.escape(spec.title)}</h2>"
+            f"<p>Source: {html.escape(spec.source['file'])}, {html.escape(spec.source['table'])}. "
+            f"<a href='{spec.report_stem}.md'>Markdown</a> · <a href='{spec.report_stem}.tex'>LaTeX</a> · "
+            f"<a href='{spec.report_stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def write_table(spec: TableSpec, cfg: dict, out_stem) -> list[CellResult]:
+    """Write ``{out_stem}.md/.tex/.csv/.html`` for one table."""
+    results = evaluate_table(spec, cfg)
+    out_stem = str(out_stem)
+    write_text(out_stem + ".csv", render_csv(spec, cfg, results))
+    write_text(out_stem + ".tex", render_latex(spec, cfg, results))
+    write_text(out_stem + ".html", "<meta charset='utf-8'>" + render_html_table(spec, cfg, results))
+    write_text(out_stem + ".md", render_markdown(spec, cfg, results))
+    return results
+
+
+CSS = ("body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;margin-bottom:1em}"
+       "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}tr.reproduced{background:#e6ffe6}"
+       "tr.not-reproduced{background:#ffe6e6}tr.diverged{background:#fff0cc}tr.published-only{color:#777}"
+       "tr.not-run{color:#999}")
+
+
+def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] = ()) -> None:
+    report_dir = Path(report_dir)
+    md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", "", "| Table | Title | Verdicts |", "|---|---|---|"]
+    parts = []
+    for spec in specs:
+        results = evaluate_table(spec, cfg)
+        counts = {}
+        for r in results:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        summary = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
+        md.append(f"| [{spec.id}]({spec.report_stem}.md) | {spec.title} | {summary} |")
+        parts.append(render_html_table(spec, cfg, results))
+    if plots:
+        md += ["", "## Plots", ""] + [f"- [{Path(p).name}]({p})" for p in plots]
+    plot_html = "".join(f"<figure><img src='{html.escape(p)}' width='600'><figcaption>{html.escape(p)}</figcaption>"
+                        f"</figure>" for p in plots)
+    write_text(report_dir / "index.md", "\n".join(md) + "\n")
+    write_text(report_dir / "index.html",
+               f"<!doctype html><html><head><meta charset='utf-8'><title>ganrepro report</title><style>{CSS}"
+               f"</style></head><body><h1>ganrepro report</h1><p>Scale: <b>{cfg['scale']}</b>. "
+               f"{len(specs)} tables.</p><ul>" + "".join(
+                   f"<li><a href='#{s.id}'>{html.escape(s.id)}</a>: {html.escape(s.title)}</li>" for s in specs)
+               + "</ul>" + "".join(parts) + "<h2>Plots</h2>" + plot_html + "</body></html>\n")
+
+
+def compare_lines(specs: list[TableSpec], cfg: dict) -> list[str]:
+    out = []
+    for spec in specs:
+        out.append(f"== {spec.id} ({spec.source['file']}, {spec.source['table']}; scale {cfg['scale']})")
+        for row in table_rows(evaluate_table(spec, cfg)):
+            label, col, metric, pub, rep, delta, verdict, note = row
+            out.append(f"  {label:<34.34} {col:<28.28} {metric:<12} pub {pub:<16} rep {rep:<22} Δ {delta:<9} "
+                       f"{verdict}" + (f"  [{note}]" if note else ""))
+    return out

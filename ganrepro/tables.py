@@ -1,0 +1,218 @@
+"""Paper tables as declarative specs (config/tables/*.yaml): loading, validation, cells, verdicts.
+
+A spec lists rows and columns; each cell's run is ``column.run`` updated by ``row.run`` updated by the cell's own
+override, its metric the cell's, row's or column's. Published values are strings exactly as printed in the paper.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from ganrepro import ROOT
+
+TABLES_DIR = ROOT / "config" / "tables"
+PAPERS = ("glgan", "brc", "lga", "hdcgan")
+
+# direction: -1 lower is better, +1 higher is better; default tolerance (rel or abs) for the verdict
+METRICS = {
+    "fid": {"better": -1, "tol": {"rel": 0.10}},
+    "kid": {"better": -1, "tol": {"rel": 0.20}},
+    "is": {"better": +1, "tol": {"rel": 0.05}},
+    "ms_ssim": {"better": -1, "tol": {"abs": 0.02}},
+    "train_hours": {"better": -1, "tol": {"rel": 0.50}},
+    "js": {"better": -1, "tol": {"abs": 0.05}},
+    "modes": {"better": +1, "tol": {"abs": 0.5}},
+    "hq_share": {"better": +1, "tol": {"abs": 0.05}},
+    "solver_time": {"better": -1, "tol": {"rel": 0.50}},
+    "solver_memory": {"better": -1, "tol": {"rel": 0.50}},
+}
+VERDICTS = ("reproduced", "not reproduced", "not run", "diverged", "published only", "missing", "not comparable",
+            "no published value")
+
+
+class SpecError(ValueError):
+    pass
+
+
+@dataclass
+class Published:
+    value: str
+    std: str | None = None
+    note: str | None = None
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def sd(self) -> float | None:
+        return float(self.std) if self.std not in (None, "") else None
+
+
+@dataclass
+class Cell:
+    row_id: str
+    col_id: str
+    row_label: str
+    col_label: str
+    metric: str
+    run: dict | None          # None for published-only rows
+    published: Published | None
+    published_only: bool = False
+
+
+@dataclass
+class TableSpec:
+    id: str
+    paper: str
+    name: str
+    title: str
+    source: dict
+    columns: list[dict]
+    rows: list[dict]
+    protocol: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    tolerance: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def cells(self) -> list[Cell]:
+        out = []
+        for row in self.rows:
+            for col in self.columns:
+                ov = self.overrides.get(row["id"], {}).get(col["id"], {})
+                metric = ov.get("metric") or row.get("metric") or col.get("metric")
+                pub = row.get("published", {}).get(col["id"])
+                if isinstance(pub, dict):
+                    pub = Published(str(pub["value"]), None if pub.get("std") is None else str(pub["std"]),
+                                    pub.get("note"))
+                elif pub is not None:
+                    pub = Published(str(pub))
+                run = None
+                if not row.get("published_only"):
+                    run = {**col.get("run", {}), **row.get("run", {}), **ov.get("run", {})}
+                out.append(Cell(row["id"], col["id"], row["label"], col["label"], metric, run, pub,
+                                bool(row.get("published_only"))))
+        return out
+
+    def tol(self, metric: str) -> dict:
+        return self.tolerance.get(metric) or METRICS[metric]["tol"]
+
+    def fid_samples(self, cfg: dict, experiment: str) -> int:
+        """Generated samples for FID: the table's protocol where the paper states it, else the experiment's."""
+        from ganrepro.config import eval_settings
+
+        n = self.protocol.get("fid_samples")
+        if cfg["scale"] == "smoke" or not isinstance(n, int):
+            return int(eval_settings(cfg, experiment)["fid_samples"])
+        return n
+
+    @property
+    def report_stem(self) -> str:
+        return f"{self.paper}/{self.name}"
+
+
+def _check(cond: bool, path: Path, msg: str) -> None:
+    if not cond:
+        raise SpecError(f"{path.name}: {msg}")
+
+
+def _is_number_text(s) -> bool:
+    try:
+        return isinstance(s, str) and math.isfinite(float(s))
+    except ValueError:
+        return False
+
+
+ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells"}
+
+
+def load_spec(path) -> TableSpec:
+    path = Path(path)
+    with open(path) as f:
+        d = yaml.safe_load(f)
+    _check(isinstance(d, dict), path, "not a mapping")
+    unknown = set(d) - ALLOWED_TOP
+    _check(not unknown, path, f"unknown key(s) {sorted(unknown)}")
+    _check(d.get("paper") in PAPERS, path, f"paper must be one of {PAPERS}")
+    _check(path.stem == f"{d['paper']}_{d.get('name')}", path, "file name must be {paper}_{name}.yaml")
+    _check(isinstance(d.get("source"), dict) and {"file", "table"} <= set(d["source"]), path,
+           "source needs file and table")
+    col_ids = [c.get("id") for c in d.get("columns", [])]
+    row_ids = [r.get("id") for r in d.get("rows", [])]
+    _check(col_ids and len(set(col_ids)) == len(col_ids), path, "columns need unique ids")
+    _check(row_ids and len(set(row_ids)) == len(row_ids), path, "rows need unique ids")
+    for m, t in (d.get("tolerance") or {}).items():
+        _check(m in METRICS and isinstance(t, dict) and set(t) <= {"rel", "abs"}, path, f"bad tolerance for {m}")
+    spec = TableSpec(id=path.stem, paper=d["paper"], name=d["name"], title=d.get("title", ""), source=d["source"],
+                     columns=d["columns"], rows=d["rows"], protocol=d.get("protocol") or {},
+                     notes=d.get("notes") or [], tolerance=d.get("tolerance") or {}, overrides=d.get("cells") or {},
+                     path=path)
+    for r in spec.rows:
+        _check("label" in r, path, f"row {r['id']} has no label")
+        _check(r.get("published_only") or "run" in r, path, f"row {r['id']} has neither run nor published_only")
+        for cid in r.get("published", {}):
+            _check(cid in col_ids, path, f"row {r['id']} publishes unknown column {cid!r}")
+    for cell in spec.cells():
+        where = f"cell ({cell.row_id}, {cell.col_id})"
+        _check(cell.metric in METRICS, path, f"{where}: unknown metric {cell.metric!r}")
+        if cell.published is not None:
+            _check(_is_number_text(cell.published.value), path, f"{where}: published value must be a quoted number")
+            _check(cell.published.std is None or _is_number_text(cell.published.std), path, f"{where}: bad std")
+        if cell.run is not None:
+            missing = {"experiment", "method", "variant"} - set(cell.run)
+            _check(not missing, path, f"{where}: run lacks {sorted(missing)}")
+    return spec
+
+
+@lru_cache(maxsize=None)
+def _load_all_cached(dir_: str) -> tuple[TableSpec, ...]:
+    return tuple(load_spec(p) for p in sorted(Path(dir_).glob("*.yaml")))
+
+
+def load_all(dir_=TABLES_DIR) -> list[TableSpec]:
+    return list(_load_all_cached(str(dir_)))
+
+
+def table_ids(dir_=TABLES_DIR) -> list[str]:
+    return [s.id for s in load_all(dir_)]
+
+
+def get_spec(table_id: str, dir_=TABLES_DIR) -> TableSpec:
+    for s in load_all(dir_):
+        if s.id == table_id:
+            return s
+    raise KeyError(f"unknown table {table_id!r}; known: {table_ids(dir_)}")
+
+
+# ------------------------------------------------------------------------------------------------ published.csv
+PUBLISHED_COLUMNS = ["paper", "table", "row", "column", "metric", "value", "std", "note"]
+
+
+def published_rows(dir_=TABLES_DIR) -> list[dict]:
+    rows = []
+    for spec in load_all(dir_):
+        for cell in spec.cells():
+            if cell.published is None:
+                continue
+            note = cell.published.note or ""
+            if cell.published_only:
+                note = ("published only (copied from another article); " + note).strip("; ").strip()
+            rows.append({"paper": spec.paper, "table": spec.source["table"], "row": cell.row_label,
+                         "column": cell.col_label, "metric": cell.metric, "value": cell.published.value,
+                         "std": cell.published.std or "", "note": note})
+    return rows
+
+
+def published_csv_text(dir_=TABLES_DIR) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, PUBLISHED_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(published_rows(dir_))
+    return buf.getvalue()

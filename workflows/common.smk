@@ -1,0 +1,59 @@
+# Shared set-up: validate the config (schema + cross-references) before any job, and the target functions.
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from snakemake.utils import min_version, validate
+
+from ganrepro import config as C
+from ganrepro.config import ConfigError
+
+min_version("9.0")
+
+validate(config, "../config/schema/config.schema.yaml")
+try:
+    C.validate_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"invalid configuration: {err}")
+
+SCALE = config["scale"]
+P = C.paths(config)
+RESULTS, REPORT = P["results"], P["report"]
+TABLES = C.selected_tables(config)
+RUNS = C.planned_runs(config)  # (experiment, method, variant) the tables need and the registry can train
+
+
+def run_dir(experiment, method, variant, seed):
+    return C.run_dir(config, experiment, method, variant, seed)
+
+
+def experiment_data(experiment):
+    exp = config["experiments"][experiment]
+    return exp["dataset"], C.resolution(config, experiment)
+
+
+def ref_stats_path(experiment):
+    dataset, res = experiment_data(experiment)
+    ev = C.eval_settings(config, experiment)
+    count = C.real_count(config, experiment) or "all"
+    return f"{RESULTS}/fid_stats/{dataset}_{res}_{ev['features']}_{ev['fid_mode']}_{count}.npz"
+
+
+def table_metrics(spec):
+    """metrics.json of every run (all seeds) that fills a cell of ``spec``."""
+    wanted = set(RUNS)
+    out = []
+    for cell in spec.cells():
+        r = cell.run
+        if r and (r["experiment"], r["method"], r["variant"]) in wanted:
+            for seed in C.seeds(config, r["experiment"]):
+                out.append(f"{run_dir(r['experiment'], r['method'], r['variant'], seed)}/metrics.json")
+    return sorted(set(out))
+
+
+def table_outputs(spec):
+    return [f"{REPORT}/{spec.report_stem}.{ext}" for ext in ("md", "tex", "csv", "html")]
+
+
+def all_metrics():
+    return sorted({m for spec in TABLES for m in table_metrics(spec)})

@@ -1,0 +1,65 @@
+# Data stage: source archive (smoke: synthetic fixture in the real format; full: download) -> verify -> prepared.
+
+
+def dataset_file(dataset):
+    ds = config["datasets"][dataset]
+    return f"{P['raw']}/{dataset}/{ds['file']}"
+
+
+if SCALE == "smoke":
+
+    rule fixture:
+        output:
+            f"{P['raw']}/{{dataset}}/{{file}}",
+        log:
+            f"{P['raw']}/logs/{{dataset}}_{{file}}.fixture.log",
+        params:
+            dataset="{dataset}",
+        script:
+            "scripts/fixture.py"
+
+else:
+
+    rule download:
+        output:
+            f"{P['raw']}/{{dataset}}/{{file}}",
+        log:
+            f"{P['raw']}/logs/{{dataset}}_{{file}}.download.log",
+        params:
+            dataset="{dataset}",
+        retries: 2
+        script:
+            "scripts/download.py"
+
+
+rule prepare:
+    input:
+        lambda wc: dataset_file(wc.dataset),
+    output:
+        images=f"{P['prepared']}/{{dataset}}_{{res}}/images.npy",
+        manifest=f"{P['prepared']}/{{dataset}}_{{res}}/manifest.json",
+    log:
+        f"{P['prepared']}/logs/{{dataset}}_{{res}}.log",
+    params:
+        dataset="{dataset}",
+        res="{res}",
+    wildcard_constraints:
+        res=r"\d+",
+    script:
+        "scripts/prepare.py"
+
+
+rule fid_stats:
+    input:
+        lambda wc: f"{P['prepared']}/{wc.dataset}_{wc.res}/manifest.json",
+    output:
+        f"{RESULTS}/fid_stats/{{dataset}}_{{res}}_{{features}}_{{mode}}_{{nreal}}.npz",
+    log:
+        f"{RESULTS}/fid_stats/logs/{{dataset}}_{{res}}_{{features}}_{{mode}}_{{nreal}}.log",
+    wildcard_constraints:
+        res=r"\d+",
+        nreal=r"all|\d+",
+        features="inception|standin",
+        mode="clean|legacy_tensorflow|legacy_pytorch",
+    script:
+        "scripts/fid_stats.py"

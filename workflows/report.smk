@@ -1,0 +1,45 @@
+# Report stage: one rule per paper table (target name = table id), loss-curve plots, and the index page.
+
+for _spec in TABLES:
+
+    rule:
+        name:
+            _spec.id
+        input:
+            table_metrics(_spec),
+        output:
+            table_outputs(_spec),
+        log:
+            f"{REPORT}/logs/{_spec.id}.log",
+        params:
+            table=_spec.id,
+            stem=f"{REPORT}/{_spec.report_stem}",
+        localrule: True
+        script:
+            "scripts/render_table.py"
+
+
+rule plots:
+    input:
+        all_metrics(),
+    output:
+        f"{REPORT}/plots/training_curves.png",
+    log:
+        f"{REPORT}/logs/plots.log",
+    localrule: True
+    script:
+        "scripts/plots.py"
+
+
+rule index:
+    input:
+        [table_outputs(spec) for spec in TABLES],
+        plots=f"{REPORT}/plots/training_curves.png",
+    output:
+        html=f"{REPORT}/index.html",
+        md=f"{REPORT}/index.md",
+    log:
+        f"{REPORT}/logs/index.log",
+    localrule: True
+    script:
+        "scripts/index.py"

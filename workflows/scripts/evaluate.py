@@ -1,0 +1,17 @@
+"""Metrics of one run -> metrics.json (a diverged run gets a metrics.json that says so)."""
+import _boot  # noqa: F401
+
+from pathlib import Path
+
+from ganrepro.config import eval_settings, fid_counts
+from ganrepro.io import write_json
+from ganrepro.metrics import evaluate_run
+
+smk = snakemake  # noqa: F821
+with _boot.logged(smk):
+    w = smk.wildcards
+    cfg = smk.config
+    m = evaluate_run(Path(smk.input.train).parent, smk.input.ref, fid_counts(cfg, w.experiment, w.method, w.variant),
+                     eval_settings(cfg, w.experiment), cfg["scale"])
+    write_json(smk.output[0], m)
+    print(f"{m['run_id']}: {m['status']} {m['values']}")

@@ -1,0 +1,13 @@
+"""The report's index: every table (HTML inline, links to Markdown/LaTeX/CSV) and the plots."""
+import _boot  # noqa: F401
+
+from pathlib import Path
+
+from ganrepro.config import selected_tables
+from ganrepro.report import write_index
+
+smk = snakemake  # noqa: F821
+with _boot.logged(smk):
+    report_dir = Path(smk.output.html).parent
+    plots = [str(Path(smk.input.plots).relative_to(report_dir))]
+    write_index(selected_tables(smk.config), smk.config, report_dir, plots)
