@@ -189,3 +189,19 @@ def real_count(cfg: dict, experiment: str) -> int | None:
     if cfg["scale"] == "smoke":
         return None
     return ev.get("fid_real_samples")
+
+
+def slurm_resources(cfg: dict, gpu: bool) -> dict:
+    """``slurm_partition`` / ``slurm_account`` resources from config ``slurm.*`` or GANREPRO_SLURM_* variables."""
+    import os
+
+    sl = cfg.get("slurm") or {}
+    part = (sl.get("gpu_partition") or os.environ.get("GANREPRO_SLURM_GPU_PARTITION")) if gpu else None
+    part = part or sl.get("partition") or os.environ.get("GANREPRO_SLURM_PARTITION")
+    account = sl.get("account") or os.environ.get("GANREPRO_SLURM_ACCOUNT")
+    out = {}
+    if part:
+        out["slurm_partition"] = part
+    if account:
+        out["slurm_account"] = account
+    return out

@@ -121,7 +121,10 @@ def _iter_parquet(path: Path, split: str) -> Iterator[Image.Image]:
     ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train")
     col = "image" if "image" in ds.column_names else next(c for c in ds.column_names if "im" in c.lower())
     for row in ds:
-        yield row[col].convert("RGB")
+        img = row[col]
+        if isinstance(img, dict):  # parquet written without the hub's feature metadata: raw {bytes, path}
+            img = Image.open(io.BytesIO(img["bytes"]))
+        yield img.convert("RGB")
 
 
 def _iter_lmdb(path: Path, split: str) -> Iterator[Image.Image]:
@@ -129,8 +132,8 @@ def _iter_lmdb(path: Path, split: str) -> Iterator[Image.Image]:
     import lmdb
 
     path = Path(path)
-    if path.suffix == ".zip":
-        out = path.with_suffix("")
+    if path.is_file() and zipfile.is_zipfile(path):
+        out = path.with_name(path.name + ".extracted")
         if not (out / ".extracted").exists():
             with zipfile.ZipFile(path) as z:
                 z.extractall(out)
@@ -263,18 +266,19 @@ def write_fixture(fmt: str, path, n: int, size: tuple[int, int], seed: int = 0, 
                 for i, img in enumerate(imgs):
                     _tar_add(tar, f"jpg/image_{i:05d}.jpg", _encode(img))
         elif fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+            import datasets
 
-            table = pa.table({"image": [{"bytes": _encode(img, "PNG"), "path": f"{i}.png"} for i, img in enumerate(imgs)],
-                              "label": [0] * n})
+            # written by `datasets` itself, so the shard carries the hub's feature metadata (Image feature)
+            ds = datasets.Dataset.from_dict(
+                {"image": [{"bytes": _encode(img, "PNG"), "path": None} for img in imgs], "label": [0] * n},
+                features=datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")}))
             if path.suffix == ".json":  # a hub snapshot record pointing at the shard beside it
                 shard = path.parent / "hf" / "train-00000-of-00001.parquet"
                 shard.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(table, shard)
+                ds.to_parquet(str(shard))
                 Path(tmp).write_text(json.dumps({"files": [str(shard.relative_to(path.parent))], "fixture": True}))
             else:
-                pq.write_table(table, tmp)
+                ds.to_parquet(str(tmp))
         elif fmt == "lmdb":
             import lmdb
 

@@ -1,6 +1,7 @@
 """Fetching source archives: verified, never half-written, fail-fast offline with what to fetch and where."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import urllib.error

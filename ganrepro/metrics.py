@@ -118,9 +118,9 @@ def generated_features(G, z_dim: int, n: int, model, mode: str, device: str, see
     return features_of_uint8(batches(), model, mode, device)
 
 
-def evaluate_run(run_dir, ref_stats: dict[int, str] | str, counts: list[int], cfg_eval: dict, scale: str) -> dict:
+def evaluate_run(run_dir, ref_stats: str, counts: list[int], cfg_eval: dict, scale: str) -> dict:
     """metrics.json content for one trained run: FID at each count in ``counts``, wall-clock, protocol, provenance."""
-    import cleanfid
+    from importlib.metadata import version
 
     from ganrepro import registry
     from ganrepro.env import code_version, hardware, pick_device
@@ -150,7 +150,7 @@ def evaluate_run(run_dir, ref_stats: dict[int, str] | str, counts: list[int], cf
     for n in counts:
         mu, sigma = stats(feats[:n])
         values[f"fid@{n}"] = frechet_distance(mu, sigma, ref["mu"], ref["sigma"])
-    protocol = {"fid": {"implementation": f"clean-fid {getattr(cleanfid, '__version__', '')}".strip(),
+    protocol = {"fid": {"implementation": f"clean-fid {version('clean-fid')}",
                         "mode": mode, "features": kind, "generated_samples": counts,
                         "reference": {"stats_file": str(ref_stats), "count": int(ref["count"]),
                                       "split": cfg_eval.get("reference_split", "train")}}}

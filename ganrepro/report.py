@@ -96,7 +96,9 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
 
 
 def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
-    return [evaluate_cell(spec, cfg, c) for c in spec.cells()]
+    """Every cell with something to show: cells printed "-" in the paper are kept only if they have a run."""
+    results = [evaluate_cell(spec, cfg, c) for c in spec.cells()]
+    return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:

@@ -157,8 +157,11 @@ def load_spec(path) -> TableSpec:
     for r in spec.rows:
         _check("label" in r, path, f"row {r['id']} has no label")
         _check(r.get("published_only") or "run" in r, path, f"row {r['id']} has neither run nor published_only")
-        for cid in r.get("published", {}):
+        for cid, v in r.get("published", {}).items():
             _check(cid in col_ids, path, f"row {r['id']} publishes unknown column {cid!r}")
+            raw = v.get("value") if isinstance(v, dict) else v
+            _check(isinstance(raw, str), path, f"cell ({r['id']}, {cid}): published value must be a quoted number "
+                                                f"string exactly as printed, got {raw!r}")
     for cell in spec.cells():
         where = f"cell ({cell.row_id}, {cell.col_id})"
         _check(cell.metric in METRICS, path, f"{where}: unknown metric {cell.metric!r}")

@@ -16,11 +16,14 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}")
 
+CONDA_ENV = "../environment.yml"  # the pinned environment (used with --software-deployment-method conda)
 SCALE = config["scale"]
 P = C.paths(config)
 RESULTS, REPORT = P["results"], P["report"]
 TABLES = C.selected_tables(config)
 RUNS = C.planned_runs(config)  # (experiment, method, variant) the tables need and the registry can train
+# SLURM partition/account for the cluster profile (ignored by local runs): config keys or environment variables
+SLURM_CPU, SLURM_GPU = C.slurm_resources(config, gpu=False), C.slurm_resources(config, gpu=True)
 
 
 def run_dir(experiment, method, variant, seed):
@@ -30,6 +33,16 @@ def run_dir(experiment, method, variant, seed):
 def experiment_data(experiment):
     exp = config["experiments"][experiment]
     return exp["dataset"], C.resolution(config, experiment)
+
+
+def dataset_file(dataset):
+    ds = config["datasets"][dataset]
+    return f"{P['raw']}/{dataset}/{ds['file']}"
+
+
+def train_inputs(wc):
+    dataset, res = experiment_data(wc.experiment)
+    return f"{P['prepared']}/{dataset}_{res}/manifest.json"
 
 
 def ref_stats_path(experiment):

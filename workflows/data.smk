@@ -1,11 +1,6 @@
 # Data stage: source archive (smoke: synthetic fixture in the real format; full: download) -> verify -> prepared.
 
 
-def dataset_file(dataset):
-    ds = config["datasets"][dataset]
-    return f"{P['raw']}/{dataset}/{ds['file']}"
-
-
 if SCALE == "smoke":
 
     rule fixture:
@@ -15,6 +10,8 @@ if SCALE == "smoke":
             f"{P['raw']}/logs/{{dataset}}_{{file}}.fixture.log",
         params:
             dataset="{dataset}",
+        conda:
+            CONDA_ENV
         script:
             "scripts/fixture.py"
 
@@ -28,6 +25,10 @@ else:
         params:
             dataset="{dataset}",
         retries: 2
+        resources:
+            **SLURM_CPU,
+        conda:
+            CONDA_ENV
         script:
             "scripts/download.py"
 
@@ -45,6 +46,10 @@ rule prepare:
         res="{res}",
     wildcard_constraints:
         res=r"\d+",
+    resources:
+        **SLURM_CPU,
+    conda:
+        CONDA_ENV
     script:
         "scripts/prepare.py"
 
@@ -61,5 +66,9 @@ rule fid_stats:
         nreal=r"all|\d+",
         features="inception|standin",
         mode="clean|legacy_tensorflow|legacy_pytorch",
+    resources:
+        **SLURM_GPU,
+    conda:
+        CONDA_ENV
     script:
         "scripts/fid_stats.py"

@@ -11,5 +11,9 @@ rule evaluate:
         f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/evaluate.log",
     wildcard_constraints:
         seed=r"\d+",
+    resources:
+        **SLURM_GPU,
+    conda:
+        CONDA_ENV
     script:
         "scripts/evaluate.py"

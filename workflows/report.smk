@@ -13,8 +13,10 @@ for _spec in TABLES:
             f"{REPORT}/logs/{_spec.id}.log",
         params:
             table=_spec.id,
-            stem=f"{REPORT}/{_spec.report_stem}",
+            stem=lambda wc, output: output[0].removesuffix(".md"),
         localrule: True
+        conda:
+            CONDA_ENV
         script:
             "scripts/render_table.py"
 
@@ -27,6 +29,8 @@ rule plots:
     log:
         f"{REPORT}/logs/plots.log",
     localrule: True
+    conda:
+        CONDA_ENV
     script:
         "scripts/plots.py"
 
@@ -41,5 +45,7 @@ rule index:
     log:
         f"{REPORT}/logs/index.log",
     localrule: True
+    conda:
+        CONDA_ENV
     script:
         "scripts/index.py"

@@ -1,11 +1,6 @@
 # Training stage: one job per (experiment, method, variant, seed), resumable from its newest checkpoint.
 
 
-def train_inputs(wc):
-    dataset, res = experiment_data(wc.experiment)
-    return f"{P['prepared']}/{dataset}_{res}/manifest.json"
-
-
 rule train:
     input:
         train_inputs,
@@ -15,5 +10,9 @@ rule train:
         f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.log",
     wildcard_constraints:
         seed=r"\d+",
+    resources:
+        **SLURM_GPU,
+    conda:
+        CONDA_ENV
     script:
         "scripts/train.py"

@@ -1,0 +1,90 @@
+"""Config validation: bad keys fail before any job with the key named; precedence of settings."""
+import copy
+
+import pytest
+
+from ganrepro import config as C
+
+
+def _with(cfg, path, value):
+    cfg = copy.deepcopy(cfg)
+    node = cfg
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+    return cfg
+
+
+def test_shipped_config_is_valid(base_cfg):
+    C.validate_config(base_cfg)
+
+
+@pytest.mark.parametrize("path,value,needle", [
+    (("bogus_key",), 1, "unknown key"),
+    (("scales", "smoke", "train", "stepz"), 3, "scales.smoke.train"),
+    (("scales", "smoke", "train", "steps"), "ten", "scales.smoke.train.steps"),
+    (("experiments", "glgan_celeba128", "resolution"), -4, "experiments.glgan_celeba128.resolution"),
+    (("scale",), "huge", "config key 'scale'"),
+    (("datasets", "cifar10", "format"), "tfrecord", "datasets.cifar10.format"),
+    (("datasets", "cifar10", "source", "md5"), "xyz", "datasets.cifar10.source.md5"),
+])
+def test_schema_rejects_and_names_key(base_cfg, path, value, needle):
+    with pytest.raises(C.ConfigError) as e:
+        C.validate_config(_with(base_cfg, path, value))
+    assert needle in str(e.value)
+
+
+def test_unknown_method_rejected(base_cfg):
+    with pytest.raises(C.ConfigError, match=r"methods.*unknown method 'stylegan9'"):
+        C.validate_config(_with(base_cfg, ("methods",), ["dcgan", "stylegan9"]))
+
+
+def test_unknown_dataset_rejected(base_cfg):
+    with pytest.raises(C.ConfigError, match=r"experiments.lga_stl10.dataset.*'stl11'"):
+        C.validate_config(_with(base_cfg, ("experiments", "lga_stl10", "dataset"), "stl11"))
+
+
+def test_unknown_table_rejected(base_cfg):
+    with pytest.raises(C.ConfigError, match="unknown table 'glgan_table9'"):
+        C.validate_config(_with(base_cfg, ("tables",), ["glgan_table9"]))
+
+
+def test_table_experiment_must_exist(base_cfg):
+    cfg = copy.deepcopy(base_cfg)
+    del cfg["experiments"]["glgan_celeba64"]
+    with pytest.raises(C.ConfigError, match="glgan_celeba64"):
+        C.validate_config(cfg)
+
+
+def test_resolve_run_precedence(cfg):
+    # full scale: the experiment's paper settings, method variant defaults
+    cfg["scale"] = "full"
+    r = C.resolve_run(cfg, "glgan_celeba128", "wgan_gp", "default", 1)
+    assert r["train"]["lr_g"] == 4e-4 and r["train"]["lr_d"] == 1e-4 and r["train"]["epochs"] == 30
+    assert r["resolution"] == 128 and r["method_params"]["gp_lambda"] == 10.0 and r["method_params"]["n_critic"] == 5
+    assert r["method_params"]["g_width"] == 64
+    # per-method override inside an experiment
+    assert C.resolve_run(cfg, "brc_cifar10", "dcgan", "ns", 0)["train"]["steps"] == 200000
+    # smoke scale shrinks everything and wins over the experiment
+    cfg["scale"] = "smoke"
+    r = C.resolve_run(cfg, "glgan_celeba128", "wgan_gp", "hinge", 0)
+    assert r["resolution"] == 16 and r["train"]["steps"] == 20 and r["method_params"]["g_width"] == 8
+    assert r["method_params"]["gp_lambda"] == 1.0 and r["train"]["lr_g"] == 4e-4
+
+
+def test_planned_runs_smoke_vs_full(cfg):
+    smoke = C.planned_runs(cfg)
+    cfg["scale"] = "full"
+    full = C.planned_runs(cfg)
+    assert smoke == full  # the same grid; only the sizes and seeds change
+    assert ("lga_cifar10", "wgan_gp", "hinge") in full and ("brc_cifar10", "dcgan", "ns") in full
+    assert all(m in ("dcgan", "wgan_gp") for _, m, _ in full)
+    assert sum(len(C.seeds(cfg, e)) for e, _, _ in full) == 3 * len(full)
+
+
+def test_fid_counts_follow_table_protocol(cfg):
+    cfg["scale"] = "full"
+    # GL-GAN Table 2 states 50k generated samples for Flowers
+    assert C.fid_counts(cfg, "glgan_flowers256", "wgan_gp", "default") == [50000]
+    assert C.fid_counts(cfg, "lga_stl10", "wgan_gp", "default") == [10000]
+    assert C.real_count(cfg, "lga_stl10") == 5000
