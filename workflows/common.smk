@@ -10,11 +10,11 @@ from ganrepro.config import ConfigError
 
 min_version("9.0")
 
-validate(config, "../config/schema/config.schema.yaml")
-try:
+try:  # our validator first: its message names the offending key (and checks cross-references)
     C.validate_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}")
+validate(config, "../config/schema/config.schema.yaml")  # Snakemake's own check (fills schema defaults)
 
 CONDA_ENV = "../environment.yml"  # the pinned environment (used with --software-deployment-method conda)
 SCALE = config["scale"]
