@@ -1,12 +1,13 @@
 """DCGAN baseline (Radford et al. 2016) with the non-saturating (``ns``) or hinge (``hinge``) loss.
 
-Used by BRC's CIFAR table (DCGAN with and without BRC, StudioGAN's DCGAN setting uses the non-saturating loss).
+Variant ``ns_brc`` adds BRC (models/brc.py). Used by BRC's CIFAR table (DCGAN with and without BRC, StudioGAN's DCGAN setting uses the non-saturating loss).
 """
 from __future__ import annotations
 
 from baselines import losses
 from baselines.nets import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ganrepro.registry import Method
+from models.brc import with_brc
 
 
 def build(p: dict):
@@ -29,7 +30,7 @@ def g_loss(D, fake, p, ctx):
     return fn(d_fake), {}
 
 
-METHOD = Method(
+METHOD = with_brc(Method(
     name="dcgan",
     paper="Radford et al. 2016",
     build=build,
@@ -37,4 +38,4 @@ METHOD = Method(
     g_loss=g_loss,
     defaults={"d_norm": "batch", "n_critic": 1},
     variants={"ns": {"loss": "ns"}, "hinge": {"loss": "hinge"}},
-)
+), {"ns_brc": ("ns", {})})

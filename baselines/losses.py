@@ -25,6 +25,16 @@ def hinge_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
     return -d_fake.mean()
 
 
+def ls_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """LSGAN (Mao et al. 2017, Eq. 2 with a=0, b=c=1), discriminator: E[(D(x) - 1)^2]/2 + E[D(G(z))^2]/2."""
+    return 0.5 * ((d_real - 1.0) ** 2).mean() + 0.5 * (d_fake ** 2).mean()
+
+
+def ls_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """LSGAN, generator: E[(D(G(z)) - 1)^2]/2."""
+    return 0.5 * ((d_fake - 1.0) ** 2).mean()
+
+
 def wasserstein_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """WGAN critic: E[D(G(z))] - E[D(x)]."""
     return d_fake.mean() - d_real.mean()
@@ -32,7 +42,7 @@ def wasserstein_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tens
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None):
     """WGAN-GP (Gulrajani et al. 2017, Eq. 3): E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = eps x + (1 - eps) G(z)."""
-    eps = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()

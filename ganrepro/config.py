@@ -149,13 +149,21 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     overrides.update(sc.get("method", {}))
     res = resolution(cfg, experiment)
     overrides["resolution"] = res
+    ds = cfg["datasets"][exp["dataset"]]
+    mog_spec = ds.get("mog") if ds["format"] == "mog" else None
+    if mog_spec:  # BRC's toy data: vectors, not images
+        overrides["data_dim"] = int(mog_spec["dim"])
     params = m.params(variant, overrides)
+    if params.get("latent_is_data"):  # LCGAN's actor works in a latent space of the data's dimension
+        params["z_dim"] = params["data_dim"]
     if not train.get("steps") and not train.get("epochs"):
         raise ConfigError(f"experiments.{experiment}.train: neither steps nor epochs is set")
     return {"run_id": f"{experiment}/{method}/{variant}/seed{seed}", "experiment": experiment, "paper": exp["paper"],
             "dataset": exp["dataset"], "resolution": res, "method": method, "variant": variant, "seed": seed,
             "scale": cfg["scale"], "device": cfg.get("device", "auto"), "train": train, "method_params": params,
-            "eval": eval_settings(cfg, experiment), "data_dir": prepared_dir(cfg, exp["dataset"], res)}
+            "eval": eval_settings(cfg, experiment),
+            "data_dir": None if mog_spec else prepared_dir(cfg, exp["dataset"], res),
+            **({"mog": mog_spec} if mog_spec else {})}
 
 
 def planned_runs(cfg: dict) -> list[tuple[str, str, str]]:
@@ -164,8 +172,7 @@ def planned_runs(cfg: dict) -> list[tuple[str, str, str]]:
     for spec in selected_tables(cfg):
         for cell in spec.cells():
             r = cell.run
-            if r and r["method"] in cfg["methods"] and registry.is_runnable(r["method"], r["variant"]) \
-                    and resolution(cfg, r["experiment"]) > 0:
+            if r and r["method"] in cfg["methods"] and registry.is_runnable(r["method"], r["variant"]):
                 out.add((r["experiment"], r["method"], r["variant"]))
     return sorted(out)
 

@@ -13,6 +13,13 @@ from typing import Callable
 METHOD_MODULES = {
     "dcgan": "baselines.dcgan",
     "wgan_gp": "baselines.wgan_gp",
+    "vgan": "baselines.vgan",
+    "wgan": "baselines.wgan",
+    "unrolled_gan": "baselines.unrolled_gan",
+    "lcgan": "baselines.lcgan",
+    "proxgan": "baselines.proxgan",
+    "lsgan": "baselines.lsgan",
+    "sngan": "baselines.sngan",
 }
 
 
@@ -21,8 +28,10 @@ class Method:
     """A pluggable GAN method.
 
     build(params) -> (G, D); d_loss(D, real, fake, params, ctx) -> (loss, stats);
-    g_loss(D, fake, params, ctx) -> (loss, stats). ``params`` is the resolved run config's ``method`` section
-    (variant defaults updated by config overrides); ``ctx`` carries the run's random generator and device.
+    g_loss(D, fake, params, ctx) -> (loss, stats); optional after_d_step(D, params) (e.g. WGAN's weight clipping).
+    The generator loss may be a surrogate whose gradient is the method's update rule (BRC). ``params`` is the resolved run config's ``method`` section
+    (variant defaults updated by config overrides); ``ctx`` carries the run's random generator, device, and the
+    latest real batch and latent batch (``ctx.real``, ``ctx.z``).
     """
 
     name: str
@@ -32,6 +41,7 @@ class Method:
     g_loss: Callable
     variants: dict[str, dict] = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
+    after_d_step: Callable | None = None
 
     def params(self, variant: str, overrides: dict | None = None) -> dict:
         if variant not in self.variants:

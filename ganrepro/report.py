@@ -45,11 +45,10 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
     if cell.published_only:
         return CellResult(cell, "published only", note="copied by the paper from another article; not re-run")
     run = cell.run
-    if run["method"] not in cfg["methods"] or not registry.is_runnable(run["method"], run["variant"]) \
-            or C.resolution(cfg, run["experiment"]) == 0:
+    if run["method"] not in cfg["methods"] or not registry.is_runnable(run["method"], run["variant"]):
         why = "method not implemented yet" if run["method"] not in registry.METHOD_MODULES else \
             "variant not implemented yet" if not registry.is_runnable(run["method"], run["variant"]) else \
-            "method not enabled in config" if run["method"] not in cfg["methods"] else "experiment not runnable yet"
+            "method not enabled in config"
         return CellResult(cell, "not run", note=f"{run['method']}/{run['variant']}: {why}")
     key = metric_key(spec, cfg, cell)
     values, diverged, missing, comparable = [], [], [], True
@@ -82,6 +81,10 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         res.verdict = "no published value"
         return res
     res.delta = mean - cell.published.mean
+    why_not = spec.protocol.get("not_comparable", {}).get(cell.metric)
+    if why_not and comparable:  # the paper's number cannot be compared as such (e.g. unstated units/hardware)
+        res.verdict, res.note = "not comparable", "; ".join(notes + [why_not])
+        return res
     if not comparable:
         res.verdict = "not comparable"
         res.note = "; ".join(notes + ["smoke scale / stand-in features: not comparable with the paper"])

@@ -35,6 +35,8 @@ class Context:
     rng: torch.Generator
     device: str
     step: int = 0
+    real: torch.Tensor | None = None  # the last real batch the discriminator saw (BRC, ProxGAN)
+    z: torch.Tensor | None = None     # the latent batch of the current generator step (LCGAN)
 
 
 def seed_everything(seed: int) -> None:
@@ -121,19 +123,29 @@ def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
     method = registry.get(run_cfg["method"])
     params = dict(run_cfg["method_params"])
 
-    images = load_prepared(run_cfg["data_dir"])
-    if images.shape[1] != params["resolution"]:
-        raise ValueError(f"prepared data is {images.shape[1]} px but the run asks for {params['resolution']} px")
+    mog_spec = run_cfg.get("mog")
+    if mog_spec is None:
+        images = load_prepared(run_cfg["data_dir"])
+        if images.shape[1] != params["resolution"]:
+            raise ValueError(f"prepared data is {images.shape[1]} px but the run asks for {params['resolution']} px")
     seed_everything(seed)
     G, D = method.build(params)
     G, D = G.to(device), D.to(device)
     betas = tuple(tcfg["betas"])
     opt_g = torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas)
-    sampler = BatchSampler(images, tcfg["batch_size"], seed)
+    if mog_spec is None:
+        sampler = BatchSampler(images, tcfg["batch_size"], seed)
+    else:  # BRC's toy mixtures: sampled on the fly (ganrepro.mog); tiny MLPs run fastest on one thread
+        from ganrepro.mog import MoGSampler
+
+        torch.set_num_threads(1)
+
+        sampler = MoGSampler(mog_spec, tcfg["batch_size"], seed)
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device=device)
     n_critic = int(params.get("n_critic", 1))
-    total = _total_steps({**tcfg, "n_critic": n_critic}, len(images))
+    total = _total_steps({**tcfg, "n_critic": n_critic}, 0 if mog_spec else len(images))
+    monitor = _mog_monitor(mog_spec, params, device, seed, int(tcfg.get("monitor_every") or 0)) if mog_spec else None
 
     step, train_seconds = 0, 0.0
     state, path = _load_newest(ckpt_dir, device)
@@ -177,7 +189,10 @@ def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+            if method.after_d_step is not None:
+                method.after_d_step(D, params)
         z = torch.randn(bs, z_dim, generator=ctx.rng).to(device)
+        ctx.real, ctx.z = real, z
         g_loss, g_stats = method.g_loss(D, G(z), params, ctx)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -192,6 +207,9 @@ def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
             now = time.perf_counter()
             row = {"step": step, "wall_seconds": round(train_seconds + now - t0, 3), "d_loss": d_val, "g_loss": g_val,
                    **d_stats, **g_stats}
+            if monitor is not None:  # MoG curves (brc.txt Fig. 2): metrics on the test samples, outside the clock
+                row.update(monitor(G, step))
+                t0 += time.perf_counter() - now
             log.write(row)
             if bar is None:
                 print(f"[train] {run_cfg['run_id']} step {step}/{total} d={d_val:.4f} g={g_val:.4f}", file=sys.stderr,
@@ -218,13 +236,31 @@ def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
     if status == "finished":
         _save(run_dir / "final.pt", {"G": G.state_dict(), "D": D.state_dict(), "step": step,
                                      "method_params": params})
-        _save_samples(G, run_dir / "samples.png", z_dim, device, seed)
+        if mog_spec is None:
+            _save_samples(G, run_dir / "samples.png", z_dim, device, seed)
     result = {"status": status, "step": step, "total_steps": total, "diverged_at": diverged_at,
               "train_seconds": round(train_seconds, 3), "gpu_hours": round(train_seconds / 3600 * (
                   1 if device.startswith("cuda") else 0), 6),
               "hardware": hardware(device), "code": code_version(), "run_id": run_cfg["run_id"]}
     write_json(run_dir / "train.json", result)
     return result
+
+
+def _mog_monitor(spec: dict, params: dict, device: str, seed: int, every: int):
+    """FID / JS / modes of fixed test latents every ``every`` logged steps (0: never)."""
+    from ganrepro.mog_metrics import evaluate_samples
+
+    z = torch.randn(512, params["z_dim"], generator=torch.Generator().manual_seed(seed + 999)).to(device)
+
+    def monitor(G, step):
+        if not every or step % every:  # same columns in every row of log.csv
+            return {"test_fid": float("nan"), "test_js": float("nan"), "test_modes": float("nan")}
+        with torch.no_grad():
+            x = G(z).cpu().numpy()
+        m = evaluate_samples(x, spec)
+        return {"test_fid": m["fid"], "test_js": m["js"], "test_modes": m["modes"]}
+
+    return monitor
 
 
 def _save_samples(G, path: Path, z_dim: int, device: str, seed: int, n: int = 64) -> None:

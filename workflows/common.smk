@@ -40,12 +40,21 @@ def dataset_file(dataset):
     return f"{P['raw']}/{dataset}/{ds['file']}"
 
 
+def is_mog(experiment):
+    """BRC's toy mixtures: sampled on the fly, no dataset files, no FID reference statistics."""
+    return config["datasets"][config["experiments"][experiment]["dataset"]]["format"] == "mog"
+
+
 def train_inputs(wc):
+    if is_mog(wc.experiment):
+        return []
     dataset, res = experiment_data(wc.experiment)
     return f"{P['prepared']}/{dataset}_{res}/manifest.json"
 
 
 def ref_stats_path(experiment):
+    if is_mog(experiment):
+        return []
     dataset, res = experiment_data(experiment)
     ev = C.eval_settings(config, experiment)
     count = C.real_count(config, experiment) or "all"

@@ -1,0 +1,39 @@
+"""VGAN: the original GAN of Goodfellow et al. 2014, as BRC compares it (brc.txt Sec. 3.1, Tables 3.1 and 2).
+
+Discriminator: binary cross-entropy, max_D E[log D(x)] + E[log(1 - D(G(z)))]; generator: the non-saturating
+E[-log D(G(z))] that Goodfellow et al. recommend in practice (Sec. 3). Variants: ``plain``; ``brc`` (+ BRC with this
+paper's IGA solver); ``brc_rf`` (+ BRC with BRC-Rf's feature-statistics discriminator, Sec. 3.1); ``brc_rhg``,
+``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table).
+"""
+from __future__ import annotations
+
+from baselines import losses
+from baselines.mlp import build_mlp_pair
+from ganrepro.registry import Method
+from models.brc import with_brc
+
+
+def build(p: dict):
+    if p["resolution"] == 0:
+        return build_mlp_pair(p)
+    from baselines.dcgan import build as conv_build
+
+    return conv_build(p)
+
+
+def d_loss(D, real, fake, p, ctx):
+    d_real, d_fake = D(real), D(fake)
+    return losses.ns_d_loss(d_real, d_fake), {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+
+
+def g_loss(D, fake, p, ctx):
+    return losses.ns_g_loss(D(fake)), {}
+
+
+METHOD = with_brc(
+    Method(name="vgan", paper="Goodfellow et al. 2014", build=build, d_loss=d_loss, g_loss=g_loss,
+           defaults={"d_norm": "batch", "n_critic": 1}, variants={"plain": {}}),
+    {"brc": ("plain", {}), "brc_rf": ("plain", {"rf": True}),
+     "brc_rhg": ("plain", {"brc_solver": "rhg"}), "brc_bda": ("plain", {"brc_solver": "bda"}),
+     "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"})},
+)

@@ -1,0 +1,268 @@
+r"""BRC: adversarial learning with a best-response constraint, and the hypergradient solvers compared with it.
+
+Source: brc.txt Sections 2.1-2.2 and Algorithm 1. The equations lost their symbols in the text; this is the
+reconstruction implemented here (also in docs/brc.md).
+
+Notation. Generator parameters theta, discriminator parameters phi. The follower (discriminator) maximises
+f(theta, phi) (f = -L_D, the negated discriminator loss of the wrapped GAN); the leader (generator) minimises
+F(theta, phi) (F = L_G, the wrapped GAN's generator loss).
+
+* Eq. (2), the best-response constraint: phi*(theta) in argmax_phi f(theta, phi).
+* Eq. (5), the leader's gradient through the constraint:
+      dF/dtheta = d_theta F + (d phi*/d theta)^T d_phi F          ("direct" + "BR gradient")
+* Eq. (6), implicit function theorem at d_phi f(theta, phi*) = 0:
+      d phi*/d theta = -[H_phiphi]^{-1} H_phitheta,     H_phiphi = grad^2_phiphi f,  H_phitheta = grad^2_phitheta f
+  so the BR term is   -H_thetaphi [H_phiphi]^{-1} d_phi F.
+* Eq. (7), implicit gradient estimation: solve the linear system H_phiphi v = d_phi F, then BR = -H_thetaphi v.
+* Eq. (8), outer-product (Gauss-Newton) approximation of both second-derivative terms by first-order ones:
+      H_phiphi   ~ g_phi g_phi^T (+ lambda I, Levenberg-Marquardt damping),     H_thetaphi ~ g_theta g_phi^T,
+  with g_phi = d_phi f, g_theta = d_theta f. (If f = -r^2/2 for one residual r, Gauss-Newton gives
+  H ~ -J J^T with J the residual's gradient, and g = -r J: the common factor -r^2 cancels in Eq. (9).)
+* Eq. (9), plugging (8) into (7) with Sherman-Morrison:
+      (g_phi g_phi^T + lambda I)^{-1} b = (b - g_phi (g_phi^T b) / (lambda + |g_phi|^2)) / lambda,
+      BR ~ -g_theta g_phi^T v = -kappa g_theta,      kappa = <g_phi, d_phi F> / (|g_phi|^2 + lambda).
+  So the implicit gradient approximation (IGA) needs only first-order gradients: dF/dtheta ~ d_theta (F - kappa f)
+  with kappa held constant, i.e. for a GAN  d_theta (L_G + kappa' L_D),  kappa' = <d_phi L_D, d_phi L_G> /
+  (|d_phi L_D|^2 + lambda) up to sign conventions made explicit in ``implicit_gradient_coefficient``.
+
+Algorithm 1: several discriminator steps approximate phi*(theta) (the shared training loop's ``n_critic``), then
+one generator step with the hypergradient. Every solver here returns a *surrogate* scalar whose gradient with
+respect to theta is the solver's estimate of dF/dtheta, so any GAN's generator update (the shared loop's
+``g_loss(...).backward()``) becomes its BRC update: ``with_brc`` wraps a method's losses.
+
+Solvers (``solver=``): ``iga`` (this paper), ``exact`` (dense Hessian, solved exactly: tests only), ``cg``
+(conjugate gradient on Hessian-vector products, Pedregosa 2016 / Rajeswaran 2019), ``neumann`` (truncated Neumann
+series, Lorraine et al. 2020), ``rhg`` (reverse-mode differentiation through K unrolled ascent steps, Franceschi et
+al. 2017; UnrolledGAN is this with K = 5) and ``bda`` (bilevel descent aggregation, Liu et al. 2020: the unrolled
+steps aggregate the leader's descent and the follower's ascent directions).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call
+
+SOLVERS = ("iga", "exact", "cg", "neumann", "rhg", "bda")
+
+
+def _dot(a, b) -> torch.Tensor:
+    return sum((x * y).sum() for x, y in zip(a, b))
+
+
+def _grad(out, inputs, create_graph=False):
+    g = torch.autograd.grad(out, inputs, retain_graph=True, create_graph=create_graph, allow_unused=True)
+    return [torch.zeros_like(p) if gi is None else gi for gi, p in zip(g, inputs)]
+
+
+def implicit_gradient_coefficient(g_phi, b, damping: float) -> torch.Tensor:
+    """kappa = <g_phi, b> / (|g_phi|^2 + damping): Eq. (9)'s scalar (g_phi = d_phi f, b = d_phi F).
+
+    The BR term is -kappa * d_theta f, so the hypergradient is d_theta (F - kappa f) with kappa fixed.
+    """
+    return _dot(g_phi, b) / (_dot(g_phi, g_phi) + damping)
+
+
+def _with_value(surrogate: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``surrogate``'s gradient with ``value``'s value (so logs show the generator loss, not the surrogate)."""
+    return surrogate - surrogate.detach() + value.detach()
+
+
+def _hvp(g_phi_graph, phi, v):
+    """H_phiphi v from d_phi f built with create_graph=True (one extra backward, no Hessian materialised)."""
+    return _grad(_dot(g_phi_graph, [x.detach() for x in v]), phi)
+
+
+def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inner_lr: float = 0.01,
+                            damping: float = 1e-8, neumann_alpha: float = 0.01, bda_alpha: float = 0.5,
+                            bda_lr: float | None = None):
+    """A scalar whose theta-gradient is the solver's estimate of dF/dtheta = d_theta F + BR (Eq. 5).
+
+    ``f(phi_list)``: the follower's objective (maximised over phi), ``F(phi_list)``: the leader's (minimised over
+    theta); both close over theta. ``phi``: the follower's current parameters (tensors requiring grad).
+    Returns (surrogate, info) where info has ``F`` (the leader's loss value) and ``kappa`` for IGA.
+    ``damping`` regularises the follower Hessian (IGA: lambda of Eq. 9; CG/Neumann/exact: -H + damping I).
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown best-response solver {solver!r}; known: {SOLVERS}")
+    phi = list(phi)
+    info: dict = {}
+    if solver == "iga":
+        fv, Fv = f(phi), F(phi)
+        kappa = implicit_gradient_coefficient(_grad(fv, phi), _grad(Fv, phi), damping).detach()
+        info.update(F=Fv.detach(), kappa=float(kappa))
+        return _with_value(Fv - kappa * fv, Fv), info
+    if solver in ("exact", "cg", "neumann"):
+        Fv = F(phi)
+        b = [x.detach() for x in _grad(Fv, phi)]
+        g_graph = _grad(f(phi), phi, create_graph=True)  # d_phi f, differentiable in theta and phi
+        if solver == "exact":
+            w = _solve_dense(g_graph, phi, b, damping)
+        elif solver == "cg":
+            w = _conjugate_gradient(lambda v: [-h + damping * x for h, x in zip(_hvp(g_graph, phi, v), v)], b, steps)
+        else:
+            w = _neumann(lambda v: _hvp(g_graph, phi, v), b, steps, neumann_alpha)
+        # w = (-H)^{-1} b, so v = H^{-1} b = -w and BR = -H_thetaphi v = d_theta <d_phi f, w>
+        info.update(F=Fv.detach())
+        return _with_value(Fv + _dot(g_graph, w), Fv), info
+    # rhg / bda: differentiate through K unrolled follower steps starting at phi
+    cur = phi
+    for k in range(steps):
+        g = _grad(f(cur), cur, create_graph=True)
+        ascent = [p + inner_lr * gi for p, gi in zip(cur, g)]
+        if solver == "bda":
+            a_k = bda_alpha / (k + 1)
+            gF = _grad(F(cur), cur, create_graph=True)
+            descent = [p - (bda_lr or inner_lr) * gi for p, gi in zip(cur, gF)]
+            cur = [a_k * d + (1 - a_k) * u for d, u in zip(descent, ascent)]
+        else:
+            cur = ascent
+    FK = F(cur)
+    info.update(F=FK.detach())
+    return FK, info
+
+
+def _flat(ts):
+    return torch.cat([t.reshape(-1) for t in ts])
+
+
+def _unflat(vec, like):
+    out, i = [], 0
+    for t in like:
+        out.append(vec[i:i + t.numel()].view_as(t))
+        i += t.numel()
+    return out
+
+
+def _solve_dense(g_graph, phi, b, damping):
+    """(-H + damping I)^{-1} b with the dense Hessian (one backward per parameter: small problems only)."""
+    g = _flat(g_graph)
+    rows = [_flat(_grad(g[i], phi)) for i in range(g.numel())]
+    H = torch.stack(rows)
+    A = -H + damping * torch.eye(len(H), dtype=H.dtype)
+    return _unflat(torch.linalg.solve(A, _flat(b)), b)
+
+
+def _conjugate_gradient(A, b, steps: int):
+    """Solve A x = b (A symmetric positive definite, given as a function v -> A v) by ``steps`` CG iterations."""
+    x = [torch.zeros_like(t) for t in b]
+    r = [t.clone() for t in b]
+    p = [t.clone() for t in b]
+    rr = _dot(r, r)
+    for _ in range(steps):
+        if rr <= 1e-30:
+            break
+        Ap = A(p)
+        alpha = rr / _dot(p, Ap)
+        x = [xi + alpha * pi for xi, pi in zip(x, p)]
+        r = [ri - alpha * api for ri, api in zip(r, Ap)]
+        rr_new = _dot(r, r)
+        p = [ri + (rr_new / rr) * pi for ri, pi in zip(r, p)]
+        rr = rr_new
+    return x
+
+
+def _neumann(Hv, b, steps: int, alpha: float):
+    """(-H)^{-1} b ~ alpha * sum_{j=0..K} (I + alpha H)^j b (converges when |I + alpha H| < 1)."""
+    p = [t.clone() for t in b]
+    acc = [t.clone() for t in b]
+    for _ in range(steps):
+        hp = Hv(p)
+        p = [pi + alpha * h for pi, h in zip(p, hp)]
+        acc = [a + pi for a, pi in zip(acc, p)]
+    return [alpha * a for a in acc]
+
+
+# ----------------------------------------------------------------------------------------- GAN wrapper
+@contextmanager
+def saved_tensor_meter():
+    """Counts the bytes autograd saves for backward inside the block (each storage once): the graph memory a
+    hypergradient solver builds. ``meter.mb`` after the block."""
+
+    @dataclass
+    class Meter:
+        bytes: int = 0
+        mb: float = 0.0
+
+    m, seen = Meter(), set()
+
+    def pack(t):
+        try:
+            key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+        except Exception:  # noqa: BLE001 - tensors without storage (e.g. sparse): count their size
+            key = (id(t), t.numel() * t.element_size())
+        if key not in seen:
+            seen.add(key)
+            m.bytes += key[1]
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        yield m
+    m.mb = m.bytes / 2**20
+
+
+class FunctionalD:
+    """D as a function of an explicit parameter list (buffers, e.g. BatchNorm statistics, come from the module)."""
+
+    def __init__(self, module, names, params):
+        self.module, self.names, self.params = module, tuple(names), list(params)
+
+    def __call__(self, x):
+        return functional_call(self.module, dict(zip(self.names, self.params)), (x,))
+
+    def named_parameters(self):
+        return zip(self.names, self.params)
+
+
+def functional_discriminator(D, names, params) -> FunctionalD:
+    if isinstance(D, FunctionalD):
+        D = D.module
+    return FunctionalD(D, names, params)
+
+
+def brc_g_loss(base_d_loss, base_g_loss):
+    """Wrap a GAN's losses: its generator loss becomes the BRC hypergradient surrogate (Algorithm 1).
+
+    Method params: ``brc_solver`` (default iga), ``brc_steps``, ``brc_inner_lr``, ``brc_damping``,
+    ``brc_neumann_alpha``. Needs ``ctx.real`` (the last real batch of the discriminator steps).
+    """
+
+    def g_loss(D, fake, p, ctx):
+        names, phi = zip(*[(n, q) for n, q in D.named_parameters() if q.requires_grad])
+
+        def f(ph):
+            return -base_d_loss(functional_discriminator(D, names, ph), ctx.real, fake, p, ctx)[0]
+
+        def F(ph):
+            return base_g_loss(functional_discriminator(D, names, ph), fake, p, ctx)[0]
+
+        with saved_tensor_meter() as meter:
+            surrogate, info = best_response_surrogate(
+                f, F, phi, solver=p.get("brc_solver", "iga"), steps=int(p.get("brc_steps", 5)),
+                inner_lr=float(p.get("brc_inner_lr", 0.01)), damping=float(p.get("brc_damping", 1e-8)),
+                neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)))
+        stats = {"hypergrad_graph_mb": round(meter.bytes / 2**20, 4)}
+        if "kappa" in info:
+            stats["brc_kappa"] = info["kappa"]
+        return surrogate, stats
+
+    return g_loss
+
+
+def with_brc(method, brc_variants: dict[str, tuple[str, dict]]):
+    """Add BRC variants to a registered method: ``{"brc": ("plain", {extra params})}`` makes variant ``brc`` =
+    variant ``plain`` + ``brc: true`` + the extra params. Losses of BRC variants go through ``brc_g_loss``."""
+    from dataclasses import replace
+
+    variants = dict(method.variants)
+    for name, (base, extra) in brc_variants.items():
+        variants[name] = {**method.variants[base], "brc": True, **extra}
+    wrapped = brc_g_loss(method.d_loss, method.g_loss)
+
+    def g_loss(D, fake, p, ctx):
+        if p.get("brc"):
+            return wrapped(D, fake, p, ctx)
+        return method.g_loss(D, fake, p, ctx)
+
+    return replace(method, variants=variants, g_loss=g_loss)
