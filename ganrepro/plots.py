@@ -38,3 +38,74 @@ def training_curves(run_dirs, out_path) -> None:
     with atomic_path(out_path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)
+
+
+def mog_curves(run_dirs, out_path, metrics=("test_fid", "test_js")) -> None:
+    """BRC Fig. 2: FID and JS of the 512 test samples against iterations, one line per method (mean over seeds,
+    seaborn's 95% band)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from ganrepro.io import atomic_path, read_json
+
+    frames = []
+    for d in run_dirs:
+        d = Path(d)
+        if (d / "log.csv").exists() and (d / "config.json").exists():
+            df = pd.read_csv(d / "log.csv")
+            if not set(metrics) <= set(df.columns):
+                continue
+            cfg = read_json(d / "config.json")
+            df["method"] = f"{cfg['method']}/{cfg['variant']}"
+            frames.append(df[["step", "method", *metrics]].dropna())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4))
+    for ax, name in zip(axes, metrics):
+        if frames:
+            sns.lineplot(data=pd.concat(frames), x="step", y=name, hue="method", ax=ax, legend=name == metrics[-1])
+            if name == "test_fid":
+                ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no runs", ha="center")
+        ax.set_title(name.removeprefix("test_").upper())
+    fig.tight_layout()
+    with atomic_path(out_path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+
+
+def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
+    """BRC Fig. 3: generated samples (seed 0 of each run folder given) over the target mixture's samples; 3-D
+    mixtures are shown in their first two coordinates."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    import torch
+
+    from ganrepro import mog, registry
+    from ganrepro.io import atomic_path, read_json
+
+    runs = [Path(d) for d in run_dirs if (Path(d) / "final.pt").exists()]
+    cols = max(1, min(4, len(runs)))
+    rows = max(1, -(-len(runs) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, d in zip(axes.flat, runs):
+        cfg = read_json(d / "config.json")
+        p = cfg["method_params"]
+        G, _ = registry.get(cfg["method"]).build(p)
+        G.load_state_dict(torch.load(d / "final.pt", map_location="cpu", weights_only=False)["G"])
+        G.eval()
+        with torch.no_grad():
+            x = G(torch.randn(n, p["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 999))).numpy()
+        t = mog.sample(cfg["mog"], n, torch.Generator().manual_seed(0)).numpy()
+        ax.set_axis_on()
+        sns.scatterplot(x=t[:, 0], y=t[:, 1], s=4, color="0.7", ax=ax, linewidth=0)
+        sns.scatterplot(x=x[:, 0], y=x[:, 1], s=4, color="C3", ax=ax, linewidth=0)
+        ax.set_xlim(-3.5, 3.5)
+        ax.set_ylim(-3.5, 3.5)
+        ax.set_title(f"{cfg['experiment']}\n{cfg['method']}/{cfg['variant']}", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(out_path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)

@@ -79,3 +79,9 @@ def table_outputs(spec):
 
 def all_metrics():
     return sorted({m for spec in TABLES for m in table_metrics(spec)})
+
+
+def brc_figure_metrics():
+    """BRC Figs. 2-3: the runs of the MoG tables (brc_table_mog_ring5, brc_table2) that the config trains."""
+    specs = [s for s in TABLES if s.id in ("brc_table_mog_ring5", "brc_table2")]
+    return sorted({m for spec in specs for m in table_metrics(spec)})

@@ -35,10 +35,26 @@ rule plots:
         "scripts/plots.py"
 
 
+rule brc_figures:
+    input:
+        brc_figure_metrics(),
+    output:
+        curves=f"{REPORT}/plots/brc_fig2_curves.png",
+        scatter=f"{REPORT}/plots/brc_fig3_samples.png",
+    log:
+        f"{REPORT}/logs/brc_figures.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/brc_figures.py"
+
+
 rule index:
     input:
         [table_outputs(spec) for spec in TABLES],
         plots=f"{REPORT}/plots/training_curves.png",
+        brc=rules.brc_figures.output,
     output:
         html=f"{REPORT}/index.html",
         md=f"{REPORT}/index.md",
