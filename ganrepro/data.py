@@ -299,6 +299,12 @@ def preprocess(img: Image.Image, resolution: int, center_crop: int | None = None
     return np.asarray(img, dtype=np.uint8)
 
 
+def preprocessing_settings(ds: dict) -> dict:
+    """The settings of a dataset's config entry that determine its prepared array (Snakemake re-runs prepare when
+    they change)."""
+    return {k: ds.get(k) for k in ("format", "split", "crop", "center_crop", "filter", "limit")}
+
+
 def prepare(fmt: str, source_path, out_dir, resolution: int, split: str = "train", center_crop: int | None = None,
             filter: str = "bicubic", limit: int | None = None, source_info: dict | None = None, crop: str = "center",
             verified: dict | None = None) -> dict:
