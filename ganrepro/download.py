@@ -46,14 +46,15 @@ def _describe_expected(name: str, src: dict) -> str:
     if exp:
         return "expected " + ", ".join(f"{k} {v}" for k, v in exp.items())
     return (f"its size and checksum are not pinned in this suite (unknown here): once you trust your copy, pin "
-            f"them as datasets.{name}.source.size / sha256 in config/config.yaml")
+            f"them as datasets.{name}.source.sha256 and datasets.{name}.source.size in config/config.yaml")
 
 
-def _reachable(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
+def _reachable(host: str, port: int, timeout: float | None = None) -> bool:
     """TCP connect to host:port within ``timeout`` seconds in all (the probe runs in a thread so that a slow DNS
     resolver cannot stretch it). ``GANREPRO_OFFLINE=1`` answers False at once."""
     if os.environ.get("GANREPRO_OFFLINE") == "1":
         return False
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
     result: list[bool] = []
 
     def probe():
@@ -94,7 +95,7 @@ def _fetch_url(name: str, src: dict, dest: Path, timeout: float) -> dict:
     guidance = f"Download {url} and place it at {dest.resolve()} ({_describe_expected(name, src)}), then re-run."
     if u.scheme not in ("http", "https"):
         raise SourceUnavailable(f"dataset {name!r}: unsupported URL scheme {u.scheme!r}. {guidance}")
-    if not _reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80), timeout=min(timeout, 5.0)):
+    if not _reachable(u.hostname, u.port or (443 if u.scheme == "https" else 80), timeout=min(timeout, PROBE_TIMEOUT_S)):
         raise SourceUnavailable(f"dataset {name!r}: cannot reach {u.hostname} (offline?). {guidance}")
     with atomic_path(dest) as tmp:
         try:
