@@ -139,7 +139,7 @@ def main(argv=None):
             rows.append(r)
             print(r, flush=True)
     out = {"workers": 2, "batch": 64, "rows": rows, "machine": {
-        "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(), "python": platform.python_version(),
+        "cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg(), "python": platform.python_version(),
         "torch": torch.__version__, "platform": platform.platform()}}
     write_json(a.out, out)
     print("\n| px | source JPEG | npy memmap, per item | npy memmap, per batch | JPEG from zip | speed-up |")
