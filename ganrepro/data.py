@@ -1,9 +1,21 @@
 """Datasets: source formats, smoke fixtures in those formats, preprocessing, and the prepared training format.
 
+Chain per dataset (workflows/data.smk): source archive (downloaded by ``ganrepro.download`` at full scale, a
+synthetic fixture in the same on-disk format at smoke scale) -> ``verify_archive`` (reads the whole archive: a
+truncated or corrupt one raises ``IntegrityError``; counts the images) -> ``prepare``.
+
 Prepared format (one for every dataset): ``images.npy``, a uint8 array (N, H, W, 3) opened as a memory map, plus
-``manifest.json`` (count, shape, source, checksum, preprocessing), written last so that a folder with a manifest is
-complete. Readers turn each source format into PIL images; ``preprocess`` crops and resizes them with the filter the
-config names (the filter changes FID, so it is recorded).
+``manifest.json`` (count, shape, source and its checksum, preprocessing, statistics), written last so that a folder
+with a manifest is complete. The array is filled in place (``numpy.lib.format.open_memmap``), so preparing CelebA at
+512 px never holds the dataset in memory. ``benchmarks/loader_throughput.py`` measures why this format was chosen
+over decoding JPEGs every step. Readers turn each source format into PIL images; ``preprocess`` crops and resizes
+them with the filter the config names (the filter changes FID, so it is recorded):
+
+- CelebA: ``CenterCrop(178)`` then ``Resize`` (GL-GAN code; glgan.txt Sec. 4.1: 178x218 images resized to 128/64).
+- LSUN church: "cropped and resized to 256x256 by bicubic interpolation" (glgan.txt Sec. 4.1): centre square crop,
+  bicubic. GL-GAN reports 7,907 church images, the official train split has 126,227: ``limit`` chooses.
+- Oxford Flowers: "resized to 256x256" (glgan.txt Sec. 4.1); ``crop: center`` or ``none`` (stretch) chooses.
+- CIFAR-10/100 and STL-10: native, STL-10 resized to the experiment's resolution (32 for LGA, 48 as in SNGAN).
 """
 from __future__ import annotations
 
@@ -14,6 +26,7 @@ import os
 import pickle
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -106,31 +119,45 @@ def _iter_image_tar(path: Path, split: str) -> Iterator[Image.Image]:
             yield Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")
 
 
-def _iter_parquet(path: Path, split: str) -> Iterator[Image.Image]:
-    """Hugging Face dataset parquet shards with an ``image`` column: a .parquet file, a folder of them, or a JSON
-    snapshot record (``{"files": [...]}``, paths relative to it) as written by the hub download."""
-    import datasets
-
+def _parquet_files(path: Path, split: str) -> list[Path]:
+    """Shards of a hub snapshot record (``{"files": [...]}``, paths relative to it), a folder or one .parquet file;
+    ``split`` keeps the shards named ``{split}-*`` (``all`` keeps every shard)."""
     path = Path(path)
     if path.suffix == ".json":
-        files = [str(path.parent / f) for f in read_json(path)["files"]]
+        files = [path.parent / f for f in read_json(path)["files"]]
     elif path.is_dir():
-        files = sorted(str(p) for p in path.rglob("*.parquet"))
+        files = sorted(path.rglob("*.parquet"))
     else:
-        files = [str(path)]
-    ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train")
-    col = "image" if "image" in ds.column_names else next(c for c in ds.column_names if "im" in c.lower())
-    for row in ds:
-        img = row[col]
-        if isinstance(img, dict):  # parquet written without the hub's feature metadata: raw {bytes, path}
-            img = Image.open(io.BytesIO(img["bytes"]))
-        yield img.convert("RGB")
+        return [path]
+    if split != "all":
+        files = [f for f in files if f.name.startswith(f"{split}-") or f.name.startswith(f"{split}.")]
+    return files
 
 
-def _iter_lmdb(path: Path, split: str) -> Iterator[Image.Image]:
-    """LSUN: an LMDB environment (folder, or zip holding one) whose values are encoded images."""
-    import lmdb
+def _image_column(schema) -> str:
+    names = schema.names
+    return "image" if "image" in names else next(c for c in names if "im" in c.lower())
 
+
+def _iter_parquet(path: Path, split: str) -> Iterator[Image.Image]:
+    """Hugging Face dataset parquet shards with an ``image`` column (struct of encoded ``bytes`` and ``path``), read
+    with pyarrow batch by batch (no copy into the ``datasets`` cache)."""
+    import pyarrow.parquet as pq
+
+    files = _parquet_files(path, split)
+    if not files:
+        raise IntegrityError(f"{path}: no parquet shard for split {split!r}")
+    for f in files:
+        pf = pq.ParquetFile(f)
+        col = _image_column(pf.schema_arrow)
+        for batch in pf.iter_batches(columns=[col], batch_size=256):
+            for cell in batch.column(0).to_pylist():
+                data = cell["bytes"] if isinstance(cell, dict) else cell
+                yield Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _lmdb_dir(path: Path) -> Path:
+    """The LMDB environment folder: ``path`` itself, or the one inside the LSUN zip (extracted once, beside it)."""
     path = Path(path)
     if path.is_file() and zipfile.is_zipfile(path):
         out = path.with_name(path.name + ".extracted")
@@ -138,8 +165,18 @@ def _iter_lmdb(path: Path, split: str) -> Iterator[Image.Image]:
             with zipfile.ZipFile(path) as z:
                 z.extractall(out)
             (out / ".extracted").touch()
-        path = next(p.parent for p in out.rglob("data.mdb"))
-    env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, max_readers=1)
+        found = [p.parent for p in out.rglob("data.mdb")]
+        if not found:
+            raise IntegrityError(f"{path}: no data.mdb inside (is this an LSUN *_lmdb.zip?)")
+        return found[0]
+    return path
+
+
+def _iter_lmdb(path: Path, split: str) -> Iterator[Image.Image]:
+    """LSUN: an LMDB environment (folder, or zip holding one) whose values are encoded images, in key order."""
+    import lmdb
+
+    env = lmdb.open(str(_lmdb_dir(path)), readonly=True, lock=False, readahead=False, max_readers=1)
     with env.begin() as txn:
         for _, value in txn.cursor():
             yield Image.open(io.BytesIO(value)).convert("RGB")
@@ -155,10 +192,102 @@ def iter_source(fmt: str, path, split: str = "train") -> Iterator[Image.Image]:
     return READERS[fmt](Path(path), split)
 
 
+# ----------------------------------------------------------------------------------------------- verification
+STL_IMAGE_BYTES = 3 * 96 * 96
+
+
+def _read_through(f, chunk: int = 1 << 22) -> int:
+    n = 0
+    while block := f.read(chunk):
+        n += len(block)
+    return n
+
+
+def _count_archive(fmt: str, path: Path, split: str) -> dict:
+    if fmt == "cifar_pickle":
+        return {"count": sum(1 for _ in _iter_cifar_pickle(path, split))}
+    if fmt == "stl_binary":
+        member = {"train": "train_X.bin", "test": "test_X.bin", "unlabeled": "unlabeled_X.bin"}[split]
+        with tarfile.open(path, "r:*") as tar:
+            m = next((m for m in tar.getmembers() if m.name.endswith(member)), None)
+            if m is None:
+                raise IntegrityError(f"{path}: no member {member!r} (is this stl10_binary.tar.gz?)")
+            size = _read_through(tar.extractfile(m))
+        if size != m.size or size % STL_IMAGE_BYTES:
+            raise IntegrityError(f"{path}: {member} has {size} bytes, not a whole number of 96x96x3 images")
+        return {"count": size // STL_IMAGE_BYTES}
+    if fmt in ("image_zip", "lmdb") and path.is_file():
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()  # reads every member and checks its CRC
+            if bad is not None:
+                raise IntegrityError(f"{path}: member {bad!r} is corrupt (CRC mismatch)")
+            if fmt == "image_zip":
+                return {"count": sum(n.lower().endswith(IMAGE_EXT) for n in z.namelist())}
+    if fmt == "lmdb":
+        import lmdb
+
+        env = lmdb.open(str(_lmdb_dir(path)), readonly=True, lock=False, max_readers=1)
+        return {"count": int(env.stat()["entries"])}
+    if fmt == "image_tar":
+        count = 0
+        with tarfile.open(path, "r:*") as tar:
+            for m in tar:
+                if m.isfile():
+                    if _read_through(tar.extractfile(m)) != m.size:
+                        raise IntegrityError(f"{path}: member {m.name!r} is truncated")
+                    count += m.name.lower().endswith(IMAGE_EXT)
+        return {"count": count}
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        files = _parquet_files(path, split)
+        if not files:
+            raise IntegrityError(f"{path}: no parquet shard for split {split!r}")
+        expected = {}
+        if path.suffix == ".json":  # the hub download recorded each shard's size and sha256
+            expected = read_json(path).get("file_digests", {})
+        count = 0
+        for f in files:
+            if not f.exists():
+                raise IntegrityError(f"{path}: shard {f} is missing")
+            rel = str(f.relative_to(path.parent)) if path.suffix == ".json" else f.name
+            if rel in expected:
+                verify_file(f, expected[rel])
+            count += pq.ParquetFile(f).metadata.num_rows
+        return {"count": count, "shards": len(files)}
+    raise ValueError(f"unknown source format {fmt!r}; known: {sorted(READERS)}")
+
+
+def verify_archive(fmt: str, path, split: str = "train", expected_count: int | None = None) -> dict:
+    """Read the whole source archive and count its images; a truncated or corrupt archive (or a count other than
+    ``expected_count``) raises ``IntegrityError`` naming the file. Returns ``{count, size, sha256, ...}``."""
+    path = Path(path)
+    if not path.exists():
+        raise IntegrityError(f"{path}: missing")
+    try:
+        rec = _count_archive(fmt, path, split)
+    except IntegrityError:
+        raise
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, pickle.UnpicklingError, KeyError,
+            ValueError, OSError) as e:
+        raise IntegrityError(f"{path}: corrupt or truncated {fmt} archive ({type(e).__name__}: {e})") from e
+    except Exception as e:  # lmdb.Error, pyarrow.ArrowInvalid: library-specific corruption errors
+        raise IntegrityError(f"{path}: corrupt {fmt} source ({type(e).__name__}: {e})") from e
+    if rec["count"] == 0:
+        raise IntegrityError(f"{path}: no images found for format {fmt!r}, split {split!r}")
+    if expected_count is not None and rec["count"] != expected_count:
+        raise IntegrityError(f"{path}: {rec['count']} images in split {split!r}, expected {expected_count}")
+    rec.update(format=fmt, split=split, path=str(path))
+    if path.is_file():
+        rec.update(size=path.stat().st_size, sha256=file_digest(path))
+    return rec
+
+
 # ----------------------------------------------------------------------------------------------- preprocessing
 def preprocess(img: Image.Image, resolution: int, center_crop: int | None = None, filter: str = "bicubic",
                square_crop: bool = True) -> np.ndarray:
-    """Center-crop (to ``center_crop``, else to the short side when ``square_crop``), then resize to a square."""
+    """Center-crop (to ``center_crop``, else to the short side when ``square_crop``; ``square_crop=False`` and no
+    ``center_crop`` stretches the whole frame), then resize to a ``resolution`` square with ``filter``."""
     w, h = img.size
     side = center_crop or (min(w, h) if square_crop else None)
     if side:
@@ -170,24 +299,51 @@ def preprocess(img: Image.Image, resolution: int, center_crop: int | None = None
     return np.asarray(img, dtype=np.uint8)
 
 
+def preprocessing_settings(ds: dict) -> dict:
+    """The settings of a dataset's config entry that determine its prepared array (Snakemake re-runs prepare when
+    they change)."""
+    return {k: ds.get(k) for k in ("format", "split", "crop", "center_crop", "filter", "limit")}
+
+
 def prepare(fmt: str, source_path, out_dir, resolution: int, split: str = "train", center_crop: int | None = None,
-            filter: str = "bicubic", limit: int | None = None, source_info: dict | None = None) -> dict:
-    """Source archive -> ``out_dir/images.npy`` + ``out_dir/manifest.json`` (written last, atomically)."""
+            filter: str = "bicubic", limit: int | None = None, source_info: dict | None = None, crop: str = "center",
+            verified: dict | None = None) -> dict:
+    """Source archive -> ``out_dir/images.npy`` + ``out_dir/manifest.json`` (each written atomically, manifest last).
+
+    ``verified`` is ``verify_archive``'s record (computed here when absent): its count sizes the memory-mapped array,
+    which is filled image by image. ``limit`` keeps the first ``limit`` images in source order. ``crop``: ``center``
+    (square centre crop, or ``center_crop`` pixels) or ``none`` (resize the whole frame, aspect ratio not kept).
+    """
+    if crop not in ("center", "none"):
+        raise ValueError(f"crop must be 'center' or 'none', not {crop!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    imgs = []
-    for i, img in enumerate(iter_source(fmt, source_path, split)):
-        if limit is not None and i >= limit:
-            break
-        imgs.append(preprocess(img, resolution, center_crop, filter))
-    if not imgs:
-        raise IntegrityError(f"{source_path}: no images found for format {fmt!r}, split {split!r}")
-    arr = np.stack(imgs)
+    verified = verified or verify_archive(fmt, source_path, split)
+    n = verified["count"] if limit is None else min(limit, verified["count"])
+    sides, upsampled = [], 0
     with atomic_path(out_dir / "images.npy", suffix=".npy") as tmp:
-        np.save(tmp, arr)
-    manifest = {"count": int(arr.shape[0]), "shape": list(arr.shape), "dtype": "uint8", "layout": "NHWC",
-                "source": {"format": fmt, "path": str(source_path), "split": split, **(source_info or {})},
-                "preprocessing": {"resolution": resolution, "center_crop": center_crop, "filter": filter},
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, resolution, resolution, 3))
+        for i, img in enumerate(iter_source(fmt, source_path, split)):
+            if i >= n:
+                break
+            w, h = img.size
+            side = min(center_crop or min(w, h), w, h) if crop == "center" else min(w, h)
+            sides.append(side)
+            upsampled += side < resolution
+            arr[i] = preprocess(img, resolution, center_crop if crop == "center" else None, filter,
+                                square_crop=crop == "center")
+        arr.flush()
+        del arr
+        if len(sides) != n:
+            raise IntegrityError(f"{source_path}: read {len(sides)} images, verification counted {n}")
+    manifest = {"count": n, "shape": [n, resolution, resolution, 3], "dtype": "uint8", "layout": "NHWC",
+                "format_version": 1,
+                "source": {"format": fmt, "path": str(source_path), "split": split, "count": verified["count"],
+                           **{k: verified[k] for k in ("size", "sha256") if k in verified}, **(source_info or {})},
+                "preprocessing": {"resolution": resolution, "crop": crop, "center_crop": center_crop,
+                                  "filter": filter, "limit": limit, "order": "source order"},
+                "stats": {"crop_side_min": int(min(sides)), "crop_side_max": int(max(sides)),
+                          "upsampled": int(upsampled)},
                 "sha256": file_digest(out_dir / "images.npy")}
     write_json(out_dir / "manifest.json", manifest)
     return manifest
@@ -268,17 +424,27 @@ def write_fixture(fmt: str, path, n: int, size: tuple[int, int], seed: int = 0, 
         elif fmt == "parquet":
             import datasets
 
-            # written by `datasets` itself, so the shard carries the hub's feature metadata (Image feature)
-            ds = datasets.Dataset.from_dict(
-                {"image": [{"bytes": _encode(img, "PNG"), "path": None} for img in imgs], "label": [0] * n},
-                features=datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")}))
-            if path.suffix == ".json":  # a hub snapshot record pointing at the shard beside it
-                shard = path.parent / "hf" / "train-00000-of-00001.parquet"
-                shard.parent.mkdir(parents=True, exist_ok=True)
-                ds.to_parquet(str(shard))
-                Path(tmp).write_text(json.dumps({"files": [str(shard.relative_to(path.parent))], "fixture": True}))
+            def shard(images, dest):  # written by `datasets` itself: the hub's feature metadata (Image feature)
+                datasets.Dataset.from_dict(
+                    {"image": [{"bytes": _encode(img, "PNG"), "path": None} for img in images],
+                     "label": [0] * len(images)},
+                    features=datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")}),
+                ).to_parquet(str(dest))
+
+            if path.suffix == ".json":  # a hub snapshot record (as ganrepro.download writes) + shards beside it
+                k = n - n // 4 if n > 1 else n
+                files, digests = [], {}
+                for name, part in (("train", imgs[:k]), ("validation", imgs[k:])):
+                    if len(part):
+                        dest = path.parent / "hf" / "data" / f"{name}-00000-of-00001.parquet"
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shard(part, dest)
+                        rel = str(dest.relative_to(path.parent))
+                        files.append(rel)
+                        digests[rel] = {"size": dest.stat().st_size, "sha256": file_digest(dest)}
+                Path(tmp).write_text(json.dumps({"files": files, "file_digests": digests, "fixture": True}))
             else:
-                ds.to_parquet(str(tmp))
+                shard(imgs, tmp)
         elif fmt == "lmdb":
             import lmdb
 

@@ -1,12 +1,10 @@
 """Source formats -> prepared dataset, on fixtures written in each real on-disk format; integrity failures."""
 import hashlib
-import time
 
 import numpy as np
 import pytest
 
 from ganrepro import data as D
-from ganrepro.download import SourceUnavailable, fetch
 
 FORMATS = [  # (format, fixture size (w, h), extra)
     ("cifar_pickle", (32, 32), {}),
@@ -52,45 +50,58 @@ def test_celeba_center_crop(tmp_path):
     assert out.shape == (64, 64, 3) and out.min() == 200
 
 
-def test_checksum_mismatch_leaves_nothing(tmp_path):
-    ds = {"source": {"url": "http://127.0.0.1:9/never", "md5": "0" * 32}}
-    placed = tmp_path / "a.tar.gz"
-    placed.write_bytes(b"not the archive")
-    with pytest.raises(D.IntegrityError, match="md5"):
-        fetch("cifar10", ds, placed)
+TRUNCATABLE = [("cifar_pickle", (32, 32), "train"), ("stl_binary", (96, 96), "unlabeled"),
+               ("image_zip", (64, 64), "train"), ("image_tar", (64, 64), "train"), ("parquet", (32, 32), "train"),
+               ("lmdb", (64, 48), "train")]
 
 
-def test_truncated_archive_fails_size_and_read(tmp_path):
-    src = D.write_fixture("stl_binary", tmp_path / "s.tar.gz", n=4, size=(96, 96))
+@pytest.mark.parametrize("fmt,size,split", TRUNCATABLE)
+def test_truncated_archive_fails_verify_and_prepare(tmp_path, fmt, size, split):
+    """Every source format cut in half: verify names the file, prepare leaves no manifest."""
+    src = D.write_fixture(fmt, tmp_path / f"src.{fmt}", n=12, size=size)
+    assert D.verify_archive(fmt, src, split)["count"] == 12
     full = src.read_bytes()
-    with pytest.raises(D.IntegrityError, match="size"):
-        D.verify_file(src, {"size": len(full) + 10})
     src.write_bytes(full[: len(full) // 2])
-    with pytest.raises(Exception):
-        D.prepare("stl_binary", src, tmp_path / "out", resolution=16, split="train")
-    assert not (tmp_path / "out" / "manifest.json").exists()
+    with pytest.raises(D.IntegrityError, match=str(src)):
+        D.verify_archive(fmt, src, split)
+    with pytest.raises(D.IntegrityError):
+        D.prepare(fmt, src, tmp_path / "out", resolution=16, split=split)
+    assert not (tmp_path / "out" / "manifest.json").exists() and not (tmp_path / "out" / "images.npy").exists()
+    assert not any(p.name.endswith(".tmp.npy") for p in (tmp_path / "out").iterdir())
 
 
-def test_offline_url_fails_fast_with_guidance(tmp_path):
-    ds = {"source": {"url": "http://127.0.0.1:9/cifar-10-python.tar.gz"}}
-    t0 = time.perf_counter()
-    with pytest.raises(SourceUnavailable, match="place it at"):
-        fetch("cifar10", ds, tmp_path / "cifar-10-python.tar.gz")
-    assert time.perf_counter() - t0 < 10
-    assert not (tmp_path / "cifar-10-python.tar.gz").exists()
+def test_corrupt_zip_member_detected_by_crc(tmp_path):
+    src = D.write_fixture("image_zip", tmp_path / "cz.zip", n=6, size=(64, 64))
+    data = bytearray(src.read_bytes())
+    data[200] ^= 0xFF  # inside the first member's compressed bytes; size unchanged
+    src.write_bytes(bytes(data))
+    with pytest.raises(D.IntegrityError, match="corrupt"):
+        D.verify_archive("image_zip", src)
 
 
-def test_offline_hub_fails_fast(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    t0 = time.perf_counter()
-    with pytest.raises(SourceUnavailable, match="mattymchen/celeba-hq"):
-        fetch("celebahq", {"source": {"hf": "mattymchen/celeba-hq"}}, tmp_path / "hf_snapshot.json")
-    assert time.perf_counter() - t0 < 10
+def test_expected_count_mismatch(tmp_path):
+    src = D.write_fixture("cifar_pickle", tmp_path / "c.tar.gz", n=10, size=(32, 32))
+    with pytest.raises(D.IntegrityError, match="10 images in split 'train', expected 50000"):
+        D.verify_archive("cifar_pickle", src, "train", expected_count=50000)
 
 
-def test_manual_source_names_path(tmp_path):
-    with pytest.raises(SourceUnavailable, match=r"manual download.*cz\.zip"):
-        fetch("cz", {"source": {"manual": "the CZ archive"}}, tmp_path / "cz.zip")
+def test_limit_crop_and_stats(tmp_path):
+    """``limit`` keeps the first images in source order; ``crop: none`` stretches; upsampling is counted."""
+    src = D.write_fixture("lmdb", tmp_path / "church.zip", n=10, size=(96, 64))
+    m = D.prepare("lmdb", src, tmp_path / "lim", resolution=32, limit=7)
+    full = D.prepare("lmdb", src, tmp_path / "all", resolution=32)
+    assert m["count"] == 7 and full["count"] == 10 and m["source"]["count"] == 10
+    np.testing.assert_array_equal(D.load_prepared(tmp_path / "lim"), D.load_prepared(tmp_path / "all")[:7])
+    assert full["stats"] == {"crop_side_min": 64, "crop_side_max": 64, "upsampled": 0}
+    big = D.prepare("lmdb", src, tmp_path / "big", resolution=128)
+    assert big["stats"]["upsampled"] == 10
+    from PIL import Image
+
+    img = np.zeros((64, 96, 3), np.uint8)
+    img[:, :16] = 255  # a bright band at the left edge: cropped away by `center`, kept (squeezed) by `none`
+    c = D.preprocess(Image.fromarray(img), 32, filter="bilinear", square_crop=True)
+    n = D.preprocess(Image.fromarray(img), 32, filter="bilinear", square_crop=False)
+    assert c[:, :4].max() == 0 and n[:, :4].min() == 255
 
 
 def test_batch_sampler_resumable():

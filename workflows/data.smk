@@ -1,4 +1,15 @@
-# Data stage: source archive (smoke: synthetic fixture in the real format; full: download) -> verify -> prepared.
+# Data stage, one chain per dataset: source archive (smoke: synthetic fixture in the real format; full: download,
+# checksum-verified) -> verify (reads the whole archive, counts the images) -> prepare (uint8 memmap + manifest).
+# Only the (dataset, resolution) pairs of the planned runs are requested (train/evaluate inputs), so the DAG holds a
+# download, verify and prepare job for those and no more.
+
+from ganrepro.data import preprocessing_settings
+
+IMAGE_DATASETS = sorted(n for n, d in config["datasets"].items() if d["format"] != "mog")
+
+
+wildcard_constraints:
+    dataset="|".join(IMAGE_DATASETS),
 
 
 if SCALE == "smoke":
@@ -10,6 +21,8 @@ if SCALE == "smoke":
             f"{P['raw']}/logs/{{dataset}}_{{file}}.fixture.log",
         params:
             dataset="{dataset}",
+        wildcard_constraints:
+            file=r"[^/]+",
         conda:
             CONDA_ENV
         script:
@@ -24,6 +37,8 @@ else:
             f"{P['raw']}/logs/{{dataset}}_{{file}}.download.log",
         params:
             dataset="{dataset}",
+        wildcard_constraints:
+            file=r"[^/]+",
         retries: 2
         resources:
             **SLURM_CPU,
@@ -33,9 +48,27 @@ else:
             "scripts/download.py"
 
 
-rule prepare:
+rule verify:
     input:
         lambda wc: dataset_file(wc.dataset),
+    output:
+        f"{P['raw']}/verified/{{dataset}}.json",
+    log:
+        f"{P['raw']}/logs/{{dataset}}.verify.log",
+    params:
+        dataset="{dataset}",
+    resources:
+        **SLURM_CPU,
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/verify.py"
+
+
+rule prepare:
+    input:
+        archive=lambda wc: dataset_file(wc.dataset),
+        verified=f"{P['raw']}/verified/{{dataset}}.json",
     output:
         images=f"{P['prepared']}/{{dataset}}_{{res}}/images.npy",
         manifest=f"{P['prepared']}/{{dataset}}_{{res}}/manifest.json",
@@ -44,6 +77,7 @@ rule prepare:
     params:
         dataset="{dataset}",
         res="{res}",
+        settings=lambda wc: preprocessing_settings(config["datasets"][wc.dataset]),
     wildcard_constraints:
         res=r"\d+",
     resources:

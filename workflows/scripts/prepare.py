@@ -4,11 +4,13 @@ import _boot  # noqa: F401
 from pathlib import Path
 
 from ganrepro.data import prepare
+from ganrepro.io import read_json
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
     ds = smk.config["datasets"][smk.params.dataset]
-    m = prepare(ds["format"], smk.input[0], Path(smk.output.manifest).parent, int(smk.params.res),
+    m = prepare(ds["format"], smk.input.archive, Path(smk.output.manifest).parent, int(smk.params.res),
                 split=ds.get("split", "train"), center_crop=ds.get("center_crop"), filter=ds.get("filter", "bicubic"),
-                source_info={"dataset": smk.params.dataset})
-    print(f"prepared {m['count']} images of shape {m['shape'][1:]}")
+                crop=ds.get("crop", "center"), limit=ds.get("limit"), verified=read_json(smk.input.verified),
+                source_info={"dataset": smk.params.dataset, **({"source": ds["source"]} if "source" in ds else {})})
+    print(f"prepared {m['count']} images of shape {m['shape'][1:]} (upsampled: {m['stats']['upsampled']})")
