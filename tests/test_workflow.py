@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ganrepro import config as C
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -43,8 +45,12 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 13 (experiment, method, variant) x 3 seeds
-    assert stats["train"] == 39 and stats["evaluate"] == 39
+    # registered methods x the table cells they fill: 55 (experiment, method, variant); 3 seeds each, 4 for the
+    # BRC mixtures (29 runs): 26 x 3 + 29 x 4 = 194
+    cfg = C.load_config(overrides={"scale": "full"})
+    expected = sum(len(C.seeds(cfg, e)) for e, _, _ in C.planned_runs(cfg))
+    assert expected == 194
+    assert stats["train"] == expected and stats["evaluate"] == expected
     assert stats["download"] == 6 and stats["prepare"] == 7
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
     res = rule_resources(out)
@@ -107,8 +113,9 @@ def test_smoke_pipeline_end_to_end(tmp_path):
             assert (report / paper / f"{name}.{ext}").stat().st_size > 0, (spec.stem, ext)
     index = (report / "index.html").read_text()
     assert all(s.stem in index for s in specs) and "training_curves.png" in index
+    assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
     metrics = sorted((repo / "results" / "smoke" / "runs").rglob("metrics.json"))
-    assert len(metrics) == 13
+    assert len(metrics) == len(C.planned_runs(C.load_config())) == 55
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     assert sum(s == "diverged" for s in statuses.values()) == 2  # lga_stl10: wgan_gp default + hinge
     lga1 = (report / "lga" / "table1.md").read_text()
