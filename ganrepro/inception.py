@@ -51,6 +51,11 @@ def weights_path(cfg: dict | None = None) -> Path:
     return Path(data) / "weights" / INCEPTION_FILE
 
 
+def inputs(cfg: dict, features: str) -> list[str]:
+    """Snakemake input: the weights file when a metric uses the real Inception (nothing for the stand-in)."""
+    return [str(weights_path(cfg))] if features == "inception" else []
+
+
 def missing_message(path) -> str:
     return (f"the Inception weights are missing at {Path(path).resolve()}. Without network: download {INCEPTION_URL} "
             f"elsewhere and place it at that path (the `inception_weights` rule fetches it when online), then re-run.")

@@ -3,15 +3,15 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.config import eval_settings, fid_counts
 from ganrepro.io import write_json
 from ganrepro.metrics import evaluate_run
+from ganrepro.protocol import eval_protocol
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
     w = smk.wildcards
-    cfg = smk.config
-    m = evaluate_run(Path(smk.input.train).parent, smk.input.ref, fid_counts(cfg, w.experiment, w.method, w.variant),
-                     eval_settings(cfg, w.experiment), cfg["scale"])
+    ev = eval_protocol(smk.config, w.experiment, w.method, w.variant)
+    m = evaluate_run(Path(smk.input.train).parent, smk.input.ref, ev["fid_counts"], ev, smk.config["scale"],
+                     weights=smk.input.weights[0] if smk.input.weights else None)
     write_json(smk.output[0], m)
     print(f"{m['run_id']}: {m['status']} {m['values']}")
