@@ -145,5 +145,7 @@ class StandInInception(nn.Module):
         feats = self.trunk(x)
         if return_features:
             return feats
-        logits = feats @ self.fc.weight.T + (0 if no_output_bias else self.fc.bias)
+        logits = feats @ self.fc.weight.t()
+        if not no_output_bias:
+            logits = logits + self.fc.bias
         return torch.softmax(logits, dim=1)
