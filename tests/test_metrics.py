@@ -205,3 +205,23 @@ def test_evaluate_run_protocol(smoke_run_cfg, tmp_path):
         M.evaluate_run(tmp_path / "run", str(tmp_path / "ref.npz"), [8], {**ev, "features": "inception"}, "full",
                        weights=missing)
     assert str(missing.resolve()) in str(e.value)
+
+
+def test_report_time_columns_and_smoke_label(cfg, tmp_path):
+    from ganrepro import tables as T
+    from ganrepro.io import write_json
+    from ganrepro.report import evaluate_table, render_markdown
+
+    cfg["scale"] = "full"
+    cfg["paths"] = {"results": str(tmp_path / "results"), "data": str(tmp_path / "data")}
+    spec = T.get_spec("glgan_table1")
+    for seed in C.seeds(cfg, "glgan_celeba128"):
+        write_json(f"{C.run_dir(cfg, 'glgan_celeba128', 'wgan_gp', 'default', seed)}/metrics.json",
+                   {"status": "finished", "comparable": False, "label": "smoke features: not comparable",
+                    "values": {"fid@10000": 30.0, "train_hours": 2.0},
+                    "wall_clock": {"device": "NVIDIA H100", "train_seconds": 7200.0}})
+    md = render_markdown(spec, cfg, evaluate_table(spec, cfg))
+    assert "| WGAN-GP | time(hrs) | train_hours | 47.52 h (NVIDIA Tesla V100) | 2 ± 0 (n=3) h (NVIDIA H100) |" in md
+    assert "| WGAN-QC | time(hrs) | train_hours | 14.4 h (NVIDIA TITAN Xp) | - |" in md
+    assert "| WGAN-GP | FID(128) | fid | 30.37 | 30 ± 0 (n=3) | -0.37 | not comparable | smoke features: not " \
+           "comparable |" in md
