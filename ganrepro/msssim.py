@@ -93,7 +93,7 @@ def _downsample(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2, 2)
 
 
-def ms_ssim_pairs(x, y, max_val: float = MAX_VAL, weights=WEIGHTS, chunk: int = 256, dtype=torch.float32,
+def ms_ssim_pairs(x, y, max_val: float = MAX_VAL, weights=WEIGHTS, chunk: int = 32, dtype=torch.float32,
                   device: str = "cpu") -> np.ndarray:
     """MS-SSIM of each pair (x[i], y[i]); x, y: (N, H, W, C) uint8/float arrays or (N, C, H, W) tensors in [0, 255].
 
