@@ -25,6 +25,8 @@ class CellResult:
     n: int = 0
     delta: float | None = None
     note: str = ""
+    devices: tuple = ()              # train_hours cells: the device model(s) the reproduced hours were measured on
+    paper_hardware: str | None = None  # train_hours cells: the paper's GPU (table protocol ``time_hardware``)
 
 
 def metric_key(spec: TableSpec, cfg: dict, cell: Cell) -> str:
@@ -51,7 +53,7 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
             "method not enabled in config"
         return CellResult(cell, "not run", note=f"{run['method']}/{run['variant']}: {why}")
     key = metric_key(spec, cfg, cell)
-    values, diverged, missing, comparable = [], [], [], True
+    values, diverged, missing, comparable, labels, devices = [], [], [], True, [], []
     for seed in C.seeds(cfg, run["experiment"]):
         rdir = Path(C.run_dir(cfg, run["experiment"], run["method"], run["variant"], seed))
         m = _read_metrics(rdir / "metrics.json")
@@ -66,6 +68,11 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
             continue
         values.append(float(m["values"][key]))
         comparable &= bool(m.get("comparable", False))
+        if m.get("label"):
+            labels.append(m["label"])
+        dev = (m.get("wall_clock") or {}).get("device")
+        if dev and dev not in devices:
+            devices.append(dev)
     notes = []
     if diverged:
         notes.append("diverged: " + ", ".join(f"seed {s} at step {st}" for s, st in diverged))
@@ -77,6 +84,8 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else None
     res = CellResult(cell, "", mean, std, len(values), note="; ".join(notes))
+    if cell.metric == "train_hours":
+        res.devices = tuple(devices)
     if cell.published is None:
         res.verdict = "no published value"
         return res
@@ -87,7 +96,8 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         return res
     if not comparable:
         res.verdict = "not comparable"
-        res.note = "; ".join(notes + ["smoke scale / stand-in features: not comparable with the paper"])
+        # metrics.json's own label ("smoke features: not comparable") where it gives one
+        res.note = "; ".join(notes + (sorted(set(labels)) or ["smoke scale: not comparable with the paper"]))
         return res
     tol = spec.tol(cell.metric)
     allowed = tol.get("abs", 0.0) + tol.get("rel", 0.0) * abs(cell.published.mean)
@@ -98,9 +108,19 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
     return res
 
 
+def paper_hardware(spec: TableSpec, cell: Cell) -> str | None:
+    """The GPU the paper's time was measured on: ``protocol.time_hardware_by_cell["row.col"]``, else
+    ``protocol.time_hardware``."""
+    by_cell = spec.protocol.get("time_hardware_by_cell") or {}
+    return by_cell.get(f"{cell.row_id}.{cell.col_id}") or spec.protocol.get("time_hardware")
+
+
 def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
     """Every cell with something to show: cells printed "-" in the paper are kept only if they have a run."""
     results = [evaluate_cell(spec, cfg, c) for c in spec.cells()]
+    for r in results:
+        if r.cell.metric == "train_hours":
+            r.paper_hardware = paper_hardware(spec, r.cell)
     return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
 
 
@@ -110,10 +130,13 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.0f}"
 
 
-def _pub(c: Cell) -> str:
+def _pub(c: Cell, r: CellResult | None = None) -> str:
     if c.published is None:
         return "-"
-    return c.published.value + (f" ± {c.published.std}" if c.published.std else "")
+    s = c.published.value + (f" ± {c.published.std}" if c.published.std else "")
+    if r is not None and r.paper_hardware:  # time columns: the paper's hours with the paper's GPU named
+        s += f" h ({r.paper_hardware})"
+    return s
 
 
 def _rep(r: CellResult) -> str:
@@ -122,7 +145,10 @@ def _rep(r: CellResult) -> str:
     s = _fmt(r.mean)
     if r.std is not None:
         s += f" ± {_fmt(r.std, 2)}"
-    return s + (f" (n={r.n})" if r.n > 1 else "")
+    s += f" (n={r.n})" if r.n > 1 else ""
+    if r.cell.metric == "train_hours" and r.devices:  # reproduced hours beside the device they were measured on
+        s += f" h ({', '.join(r.devices)})"
+    return s
 
 
 def _delta(r: CellResult) -> str:
@@ -133,7 +159,7 @@ HEADER = ["Row", "Column", "Metric", "Published", "Reproduced", "Δ", "Verdict",
 
 
 def table_rows(results: list[CellResult]) -> list[list[str]]:
-    return [[r.cell.row_label, r.cell.col_label, r.cell.metric, _pub(r.cell), _rep(r), _delta(r), r.verdict, r.note]
+    return [[r.cell.row_label, r.cell.col_label, r.cell.metric, _pub(r.cell, r), _rep(r), _delta(r), r.verdict, r.note]
             for r in results]
 
 

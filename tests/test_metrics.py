@@ -1,11 +1,15 @@
-"""Metrics glue: Fréchet distance numerics, the stand-in feature path through clean-fid, metrics.json protocol."""
+"""Metrics: Fréchet distance numerics, KID, IS, the Inception weights (offline failure, stand-in with the same call
+signature), the per-table protocol, and the metrics.json of a run."""
 import json
 
 import numpy as np
 import pytest
 import torch
 
+from ganrepro import config as C
+from ganrepro import inception as I
 from ganrepro import metrics as M
+from ganrepro import protocol as P
 
 
 def test_frechet_closed_form():
@@ -39,17 +43,132 @@ def test_to_uint8():
     assert M.to_uint8(x)[0, 0, :, 0].tolist() == [0, 128, 255, 255]
 
 
-def test_inception_offline_message(monkeypatch):
-    import cleanfid.features as F
+def test_inception_offline_message(tmp_path):
+    missing = tmp_path / "weights" / "inception-2015-12-05.pt"
+    with pytest.raises(RuntimeError, match=r"inception-2015-12-05\.pt") as e:
+        M.feature_extractor("inception", "clean", "cpu", weights=missing)
+    assert I.INCEPTION_URL in str(e.value) and str(missing.resolve()) in str(e.value)
+    with pytest.raises(I.WeightsUnavailable, match="nvlabs-fi-cdn"):
+        M.is_detector("inception", "cpu", weights=missing)
 
-    def boom(*a, **k):
-        import urllib.error
 
-        raise urllib.error.URLError("no network")
+def test_fetch_weights_fails_at_once_offline(tmp_path, monkeypatch):
+    import ganrepro.download as D
 
-    monkeypatch.setattr(F, "build_feature_extractor", boom)
-    with pytest.raises(RuntimeError, match=r"inception-2015-12-05\.pt"):
-        M.feature_extractor("inception", "clean", "cpu")
+    monkeypatch.setattr(D, "_reachable", lambda *a, **k: False)
+    dest = tmp_path / "data" / "weights" / I.INCEPTION_FILE
+    with pytest.raises(I.WeightsUnavailable) as e:
+        I.fetch_weights(dest)
+    msg = str(e.value)
+    assert "offline" in msg and I.INCEPTION_URL in msg and str(dest.resolve()) in msg
+    assert not dest.exists()
+
+
+class _FakeInception(torch.nn.Module):
+    """TorchScript-able module with the real file's outputs: 2048 features, 1008-way softmax."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.w = torch.nn.Parameter(torch.randn(3, I.POOL_DIM, generator=g), requires_grad=False)
+        self.fc = torch.nn.Parameter(torch.randn(I.POOL_DIM, I.N_CLASSES, generator=g) * 0.01, requires_grad=False)
+        self.b = torch.nn.Parameter(torch.randn(I.N_CLASSES, generator=g), requires_grad=False)
+
+    def forward(self, img, return_features: bool = False, use_fp16: bool = False, no_output_bias: bool = False):
+        f = torch.tanh(img.float().mean(dim=(2, 3)) / 255 @ self.w)
+        if return_features:
+            return f
+        logits = f @ self.fc
+        if not no_output_bias:
+            logits = logits + self.b
+        return torch.softmax(logits, dim=1)
+
+
+def test_weights_file_verified_and_checked(tmp_path):
+    from ganrepro.data import IntegrityError
+
+    path = tmp_path / I.INCEPTION_FILE
+    torch.jit.script(_FakeInception()).save(str(path))
+    rec = I.fetch_weights(path)  # present: verified (sha256 recorded) and shape-checked, never downloaded
+    assert len(rec["sha256"]) == 64
+    assert I.fetch_weights(path, sha256=rec["sha256"])["sha256"] == rec["sha256"]
+    with pytest.raises(IntegrityError, match="sha256"):
+        I.fetch_weights(path, sha256="0" * 64)
+    bad = tmp_path / "bad.pt"
+    torch.jit.script(I.StandInInception()).save(str(bad))  # 32-d features: not the Inception file
+    with pytest.raises(RuntimeError, match="unexpected Inception outputs"):
+        I.fetch_weights(bad)
+    # the legacy_tensorflow feature path calls detector(x, return_features=True) on the same file
+    f = M.feature_extractor("inception", "legacy_tensorflow", "cpu", weights=path)
+    assert tuple(f(torch.full((2, 3, 16, 16), 100.0)).shape) == (2, I.POOL_DIM)
+
+
+def test_inception_score_hand_built():
+    k, n = 5, 100
+    one_hot = np.eye(k)[np.arange(n) % k]  # each split: confident and balanced over k classes -> IS = k
+    mean, std = M.inception_score(one_hot, splits=10)
+    assert mean == pytest.approx(k) and std == pytest.approx(0, abs=1e-12)
+    same = np.tile([[0.7, 0.2, 0.1]], (n, 1))  # every sample the same prediction -> KL 0 -> IS = 1
+    assert M.inception_score(same, splits=10)[0] == pytest.approx(1.0)
+    p = np.array([[0.9, 0.1], [0.1, 0.9]] * 10)  # per split: exp(0.9 ln 1.8 + 0.1 ln 0.2)
+    assert M.inception_score(p, splits=10)[0] == pytest.approx(np.exp(0.9 * np.log(1.8) + 0.1 * np.log(0.2)))
+    with pytest.raises(ValueError):
+        M.inception_score(one_hot[:5], splits=10)
+
+
+def test_is_through_the_detector_call_signature():
+    imgs = (np.random.default_rng(0).random((20, 16, 16, 3)) * 255).astype(np.uint8)
+    det = M.is_detector("standin", "cpu")
+    p = M.class_probabilities([imgs[:7], imgs[7:]], det, "cpu")
+    assert p.shape == (20, 10) and np.allclose(p.sum(1), 1)
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2)
+    with_bias = det(x).double().numpy()
+    assert not np.allclose(p, with_bias)  # no_output_bias=True really drops the bias
+    np.testing.assert_allclose(p, M.class_probabilities([imgs], M.is_detector("standin", "cpu"), "cpu"))
+    assert tuple(det(x, return_features=True).shape) == (20, 32)
+    mean, std = M.inception_score(p, 10)
+    assert 1 <= mean <= 10 and std >= 0
+
+
+def test_kid_deterministic_and_sensitive():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 16)), rng.normal(size=(300, 16))
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    k_same = M.kernel_inception_distance(a, b, subsets=20, subset_size=100)
+    assert (np.random.get_state()[1] == state).all()  # the global RNG is left as it was
+    assert k_same == M.kernel_inception_distance(a, b, subsets=20, subset_size=100)
+    assert abs(k_same) < 0.05
+    k_shift = M.kernel_inception_distance(a + 1.0, b, subsets=20, subset_size=100)
+    assert k_shift > 10 * abs(k_same) and k_shift > 0.1
+
+
+def test_protocol_follows_tables(cfg):
+    cfg["scale"] = "full"
+    ev = P.eval_protocol(cfg, "glgan_celeba128", "wgan_gp", "default")
+    assert ev["fid_counts"] == [10000, 50000] and ev["fid_mode"] == "legacy_tensorflow"
+    assert ev["features"] == "inception" and ev["is_splits"] == 10
+    assert P.eval_protocol(cfg, "glgan_flowers256", "wgan_gp", "default")["fid_counts"] == [10000, 50000]
+    assert P.eval_protocol(cfg, "lga_cifar10_sngan")["is_samples"] == 10000  # LGA Table 2: the same 10k fakes
+    assert P.eval_protocol(cfg, "brc_cifar10")["is_samples"] == 50000
+    assert P.eval_protocol(cfg, "hdcgan_celeba512")["ms_ssim_resolution"] == 128
+    assert P.eval_protocol(cfg, "hdcgan_celeba512")["ms_ssim_pairs"] == 10000
+    assert P.ref_stats_file(cfg, "lga_stl10").endswith("stl10_32_inception_legacy_tensorflow_5000.npz")
+    assert P.ref_stats_file(cfg, "glgan_celeba128").endswith("celeba_128_inception_legacy_tensorflow_all.npz")
+    for exp in cfg["experiments"]:  # the shipped specs never disagree
+        P.table_protocol(cfg, exp)
+    cfg["scale"] = "smoke"
+    ev = P.eval_protocol(cfg, "glgan_celeba128", "wgan_gp", "default")
+    assert ev["features"] == "standin" and ev["fid_counts"] == [32, 64] and ev["is_samples"] == 64
+
+
+def test_protocol_disagreement_is_an_error(cfg, monkeypatch):
+    specs = C.selected_tables(cfg)
+    t1 = next(s for s in specs if s.id == "glgan_table1")
+    monkeypatch.setitem(t1.protocol, "fid_mode", "clean")
+    monkeypatch.setattr(C, "selected_tables", lambda c: specs)
+    with pytest.raises(P.ProtocolError, match="fid_mode"):
+        P.table_protocol(cfg, "glgan_celeba128")
 
 
 def test_evaluate_run_protocol(smoke_run_cfg, tmp_path):
@@ -58,13 +177,51 @@ def test_evaluate_run_protocol(smoke_run_cfg, tmp_path):
 
     train(smoke_run_cfg, tmp_path / "run")
     images = load_prepared(smoke_run_cfg["data_dir"])
-    M.reference_stats(images, tmp_path / "ref.npz", "standin", "clean", "cpu", None)
-    m = M.evaluate_run(tmp_path / "run", str(tmp_path / "ref.npz"), [8, 16],
-                       {"features": "standin", "fid_mode": "clean", "sample_batch": 8}, "smoke")
+    info = M.reference_stats(images, tmp_path / "ref.npz", "standin", "clean", "cpu", None)
+    assert info["kid_features"] == 32
+    ev = {"features": "standin", "fid_mode": "clean", "sample_batch": 8, "is_samples": 20, "is_splits": 10,
+          "kid_subsets": 5, "ms_ssim_pairs": 6, "ms_ssim_resolution": 32}
+    m = M.evaluate_run(tmp_path / "run", str(tmp_path / "ref.npz"), [8, 16], ev, "smoke")
     assert m["status"] == "finished" and m["comparable"] is False and m["label"] == "smoke features: not comparable"
-    assert m["values"]["fid@8"] > 0 and m["values"]["fid@16"] > 0
-    assert m["protocol"]["fid"]["generated_samples"] == [8, 16]
-    assert m["protocol"]["fid"]["reference"]["count"] == 32
-    assert m["protocol"]["fid"]["implementation"].startswith("clean-fid ")
+    v, p = m["values"], m["protocol"]
+    assert v["fid@8"] > 0 and v["fid@16"] > 0 and np.isfinite(v["kid@8"]) and np.isfinite(v["kid@16"])
+    assert 1 <= v["is"] <= 10 and 0 <= v["ms_ssim"] <= 1
+    assert p["fid"]["generated_samples"] == [8, 16] and p["fid"]["reference"]["count"] == 32
+    assert p["fid"]["implementation"].startswith("clean-fid ")
+    assert p["kid"]["subsets"] == 5 and p["kid"]["reference"]["features_kept"] == 32
+    assert p["is"]["samples"] == 20 and p["is"]["splits"] == 10 and "no_output_bias=True" in p["is"]["network_call"]
+    assert p["ms_ssim"]["pairs"] == 6 and p["ms_ssim"]["resolution"] == 32 and p["ms_ssim"]["k2"] == 0.03
     assert m["code"]["commit"] and m["hardware"]["cpu"] and m["train_seconds"] > 0
+    assert m["wall_clock"]["train_seconds"] == m["train_seconds"] and m["wall_clock"]["device"]
+    assert v["train_hours"] == pytest.approx(m["train_seconds"] / 3600)
     json.dumps(m)
+    # the same run evaluated again gives the same numbers (fixed latents, seeded KID subsets)
+    m2 = M.evaluate_run(tmp_path / "run", str(tmp_path / "ref.npz"), [8, 16], ev, "smoke")
+    assert {k: m2["values"][k] for k in v if "@" in k or k in ("is", "ms_ssim")} == \
+        {k: v[k] for k in v if "@" in k or k in ("is", "ms_ssim")}
+    # real features requested without the weights: fails at once, naming the URL and where to put the file
+    missing = tmp_path / "data" / "weights" / I.INCEPTION_FILE
+    with pytest.raises(I.WeightsUnavailable, match="nvlabs-fi-cdn") as e:
+        M.evaluate_run(tmp_path / "run", str(tmp_path / "ref.npz"), [8], {**ev, "features": "inception"}, "full",
+                       weights=missing)
+    assert str(missing.resolve()) in str(e.value)
+
+
+def test_report_time_columns_and_smoke_label(cfg, tmp_path):
+    from ganrepro import tables as T
+    from ganrepro.io import write_json
+    from ganrepro.report import evaluate_table, render_markdown
+
+    cfg["scale"] = "full"
+    cfg["paths"] = {"results": str(tmp_path / "results"), "data": str(tmp_path / "data")}
+    spec = T.get_spec("glgan_table1")
+    for seed in C.seeds(cfg, "glgan_celeba128"):
+        write_json(f"{C.run_dir(cfg, 'glgan_celeba128', 'wgan_gp', 'default', seed)}/metrics.json",
+                   {"status": "finished", "comparable": False, "label": "smoke features: not comparable",
+                    "values": {"fid@10000": 30.0, "train_hours": 2.0},
+                    "wall_clock": {"device": "NVIDIA H100", "train_seconds": 7200.0}})
+    md = render_markdown(spec, cfg, evaluate_table(spec, cfg))
+    assert "| WGAN-GP | time(hrs) | train_hours | 47.52 h (NVIDIA Tesla V100) | 2 ± 0 (n=3) h (NVIDIA H100) |" in md
+    assert "| WGAN-QC | time(hrs) | train_hours | 14.4 h (NVIDIA TITAN Xp) | - |" in md
+    assert "| WGAN-GP | FID(128) | fid | 30.37 | 30 ± 0 (n=3) | -0.37 | not comparable | smoke features: not " \
+           "comparable |" in md

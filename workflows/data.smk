@@ -90,7 +90,8 @@ rule prepare:
 
 rule fid_stats:
     input:
-        lambda wc: f"{P['prepared']}/{wc.dataset}_{wc.res}/manifest.json",
+        manifest=lambda wc: f"{P['prepared']}/{wc.dataset}_{wc.res}/manifest.json",
+        weights=lambda wc: _inception.inputs(config, wc.features),
     output:
         f"{RESULTS}/fid_stats/{{dataset}}_{{res}}_{{features}}_{{mode}}_{{nreal}}.npz",
     log:

@@ -1,10 +1,32 @@
-# Metrics stage: FID (clean-fid) at the sample counts the tables' protocols ask for, wall-clock, provenance.
+# Metrics stage: the Inception weights (one file for FID, KID and IS), then per run FID/KID at the protocol's sample
+# counts, IS, MS-SSIM, wall-clock and provenance -> metrics.json (ganrepro/metrics.py, ganrepro/protocol.py).
+from ganrepro import inception as _inception
+from ganrepro import protocol as _protocol
+
+INCEPTION_WEIGHTS = str(_inception.weights_path(config))  # data/weights/inception-2015-12-05.pt
+
+
+rule inception_weights:
+    output:
+        INCEPTION_WEIGHTS,
+    log:
+        f"{INCEPTION_WEIGHTS}.log",
+    params:
+        sha256=config.get("eval_defaults", {}).get("inception_sha256"),
+    resources:
+        **SLURM_CPU,
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/inception_weights.py"
 
 
 rule evaluate:
     input:
         train=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.json",
-        ref=lambda wc: ref_stats_path(wc.experiment),
+        ref=lambda wc: [] if is_mog(wc.experiment) else _protocol.ref_stats_file(config, wc.experiment),
+        weights=lambda wc: [] if is_mog(wc.experiment) else _inception.inputs(
+            config, _protocol.eval_protocol(config, wc.experiment)["features"]),
     output:
         f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/metrics.json",
     log:

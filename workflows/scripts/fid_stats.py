@@ -1,4 +1,4 @@
-"""Reference FID statistics of a prepared dataset, computed once per (dataset, res, features, mode, count)."""
+"""Reference FID/KID statistics of a prepared dataset, computed once per (dataset, res, features, mode, count)."""
 import _boot  # noqa: F401
 
 from pathlib import Path
@@ -10,7 +10,8 @@ from ganrepro.metrics import reference_stats
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
     w = smk.wildcards
-    images = load_prepared(Path(smk.input[0]).parent)
+    images = load_prepared(Path(smk.input.manifest).parent)
     info = reference_stats(images, smk.output[0], w.features, w.mode, pick_device(smk.config.get("device", "auto")),
-                           None if w.nreal == "all" else int(w.nreal))
+                           None if w.nreal == "all" else int(w.nreal),
+                           weights=smk.input.weights[0] if smk.input.weights else None)
     print(f"reference statistics: {info}")
