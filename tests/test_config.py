@@ -78,8 +78,11 @@ def test_planned_runs_smoke_vs_full(cfg):
     full = C.planned_runs(cfg)
     assert smoke == full  # the same grid; only the sizes and seeds change
     assert ("lga_cifar10", "wgan_gp", "hinge") in full and ("brc_cifar10", "dcgan", "ns") in full
-    assert all(m in ("dcgan", "wgan_gp") for _, m, _ in full)
-    assert sum(len(C.seeds(cfg, e)) for e, _, _ in full) == 3 * len(full)
+    assert {m for _, m, _ in full} == set(cfg["methods"])
+    assert ("brc_ring5", "vgan", "brc_rf") in full and ("brc_cube27", "vgan", "brc_neumann") in full
+    mog = [e for e, _, _ in full if e.startswith("brc_") and not e.startswith("brc_cifar")]
+    # BRC's mixtures run 4 seeds (mean +- std as the paper), every other experiment the full scale's 3
+    assert sum(len(C.seeds(cfg, e)) for e, _, _ in full) == 3 * (len(full) - len(mog)) + 4 * len(mog)
 
 
 def test_fid_counts_follow_table_protocol(cfg):
