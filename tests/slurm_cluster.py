@@ -6,7 +6,8 @@ Slurm 22.05 (Debian's ``slurm-wlm``) with munge authentication, one node ``local
 spool, logs, PID files) lives in a scratch directory; clients find the cluster through ``SLURM_CONF`` (nothing under
 ``/etc/slurm`` is touched). Only the processes started here are stopped, by their PIDs.
 
-``sbatch`` is wrapped by a shim on ``PATH`` (see :attr:`SlurmCluster.env`) that appends each submission's arguments
+``srun`` is wrapped so that it finds the scratch config even where Snakemake's job-step plugin has removed
+``SLURM_CONF`` from its environment. ``sbatch`` is wrapped by a shim on ``PATH`` (see :attr:`SlurmCluster.env`) that appends each submission's arguments
 to ``sbatch.log`` and then runs the real ``sbatch``, so a test can count submissions and check the GPU request.
 
 Skips (with the reason) where it cannot run: not Linux, not root, or Slurm absent and no ``apt-get`` to install it.
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 PACKAGES = ["slurm-wlm", "munge"]
-BINARIES = ["sbatch", "squeue", "scancel", "scontrol", "sinfo", "slurmctld", "slurmd", "munged"]
+BINARIES = ["sbatch", "srun", "squeue", "scancel", "scontrol", "sinfo", "slurmctld", "slurmd", "munged"]
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
 
 
@@ -107,6 +108,12 @@ PartitionName={partition} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 
 GRES_CONF = "NodeName=localhost Name=gpu File=/dev/null\n"
 
+# snakemake's slurm-jobstep plugin strips SLURM_* (SLURM_CONF included) from the environment of its inner `srun`;
+# a real cluster's clients read /etc/slurm/slurm.conf, ours must be told where the scratch config is
+SRUN_SHIM = """#!/bin/sh
+SLURM_CONF={conf} exec {real} "$@"
+"""
+
 SBATCH_SHIM = """#!/bin/sh
 # records every submission, then runs the real sbatch
 printf '%s\\n' "$*" >> {log}
@@ -134,6 +141,9 @@ class SlurmCluster:
         (self.root / "gres.conf").write_text(GRES_CONF)  # read from slurm.conf's directory
         shim = self.bin / "sbatch"
         shim.write_text(SBATCH_SHIM.format(log=shlex.quote(str(self.sbatch_log)), real=_which("sbatch")))
+        shim.chmod(0o755)
+        shim = self.bin / "srun"
+        shim.write_text(SRUN_SHIM.format(conf=shlex.quote(str(self.conf)), real=_which("srun")))
         shim.chmod(0o755)
         self.sbatch_log.touch()
         self.env = {**os.environ, "SLURM_CONF": str(self.conf), "PATH": f"{self.bin}:{os.environ['PATH']}"}
