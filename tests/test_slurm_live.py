@@ -149,6 +149,8 @@ def test_every_stage_runs_through_sbatch_with_the_profiles_gpu_request(slurm_run
     for s, rule in zip(subs, rules):
         has_gpu = re.search(r"--gpus[= ]1\b|--gres[= ]gpu:1\b", s) is not None
         assert has_gpu == (rule in GPU_RULES), (rule, s)
+        if rule in GPU_RULES:  # CPUs per GPU as declared (a cpus_per_task default would silently replace it)
+            assert f"--cpus-per-gpu={override[rule]['cpus_per_gpu']}" in s and "--cpus-per-task" not in s, s
     # every job ran on the cluster: all of them are known to slurmctld, and none of the flowers jobs is left failed
     assert len(r["jobs"]) == len(subs)
 
