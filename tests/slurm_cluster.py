@@ -52,7 +52,7 @@ def ensure_installed(log) -> None:
     if not _which("apt-get"):
         raise Unavailable("Slurm is not installed and there is no apt-get to install slurm-wlm + munge")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
+    cmd = ["apt-get", "install", "-y", "-q", *PACKAGES]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:  # a fresh machine may have no package lists yet
         log(f"apt-get install failed ({p.returncode}); running apt-get update and retrying")
