@@ -80,6 +80,17 @@ def test_test_profile_fits_the_test_cluster():
     assert "slurm-status-command" not in user and "slurm-no-account" not in user  # real clusters: sacct, accounts
 
 
+def test_a_typo_in_the_profile_stops_before_anything_runs(tmp_path):
+    """A misspelt key in a copy of the user's profile: Snakemake names it and exits (no cluster needed)."""
+    prof = tmp_path / "profile"
+    prof.mkdir()
+    (prof / "config.yaml").write_text((ROOT / "slurm/config.yaml").read_text() + "jbos: 5\n")
+    p = _smk("glgan_table2", "--profile", str(prof), "-n", "-d", str(tmp_path / "work"), cwd=tmp_path,
+             env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
+    assert p.returncode != 0 and "unrecognized arguments: --jbos=5" in p.stderr, p.stderr[-2000:]
+    assert not (tmp_path / "work" / "results").exists()
+
+
 def _smk(target, *args, cwd, env, timeout=300):
     return subprocess.run([SNAKEMAKE, target, "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config/config.yaml"),
                            *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
