@@ -1,5 +1,6 @@
 """Imported first by every workflow script: puts the repo on sys.path and sends output to the rule's log."""
 import sys
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,5 +37,8 @@ def logged(smk):
         sys.stdout, sys.stderr = Tee(old[0], f), Tee(old[1], f)
         try:
             yield
+        except BaseException:  # the error goes to the rule's log too, not only to the job's stderr
+            traceback.print_exc()
+            raise
         finally:
             sys.stdout, sys.stderr = old
