@@ -7,8 +7,9 @@ spool, logs, PID files) lives in a scratch directory; clients find the cluster t
 ``/etc/slurm`` is touched). Only the processes started here are stopped, by their PIDs.
 
 ``srun`` is wrapped so that it finds the scratch config even where Snakemake's job-step plugin has removed
-``SLURM_CONF`` from its environment. ``sbatch`` is wrapped by a shim on ``PATH`` (see :attr:`SlurmCluster.env`) that appends each submission's arguments
-to ``sbatch.log`` and then runs the real ``sbatch``, so a test can count submissions and check the GPU request.
+``SLURM_CONF`` from its environment. ``sbatch`` is wrapped by a shim on ``PATH`` (see :attr:`SlurmCluster.env`)
+that appends each submission's arguments to ``sbatch.log`` and then runs the real ``sbatch``, so a test can count
+submissions and check the GPU request.
 
 Skips (with the reason) where it cannot run: not Linux, not root, or Slurm absent and no ``apt-get`` to install it.
 With ``GANREPRO_REQUIRE_SLURM=1`` (set by ``.ci/run``) those conditions fail the test instead of skipping it.
@@ -98,7 +99,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
-MinJobAge=300
+MinJobAge=900
 KillWait=5
 InactiveLimit=0
 GresTypes=gpu
@@ -155,7 +156,9 @@ class SlurmCluster:
 
     def _start_munge(self) -> None:
         """Use a running munged if there is one (not ours to stop); otherwise start one in the foreground."""
-        if MUNGE_SOCKET.exists() and subprocess.run([_which("munge") or "munge", "-n"], capture_output=True).returncode == 0:
+        alive = MUNGE_SOCKET.exists() and subprocess.run([_which("munge") or "munge", "-n"],
+                                                         capture_output=True).returncode == 0
+        if alive:
             self.log("munged already running: using it")
             return
         subprocess.run(["install", "-d", "-o", "munge", "-g", "munge", "-m", "0755", str(MUNGE_SOCKET.parent)],
@@ -175,7 +178,8 @@ class SlurmCluster:
         while time.monotonic() < end:
             for name, p in self.procs.items():
                 if p.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({p.returncode}) while waiting for {what}:\n{self.daemon_logs()}")
+                    raise RuntimeError(f"{name} exited ({p.returncode}) while waiting for {what}:\n"
+                                       f"{self.daemon_logs()}")
             if ok():
                 return
             time.sleep(0.3)

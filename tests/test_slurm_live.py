@@ -29,6 +29,12 @@ HOLD_STEP = 10  # the smoke scale checkpoints every 10 of 20 steps
 GPU_RULES = ("train", "evaluate", "fid_stats")
 
 
+def _smk(target, *args, cwd, env, timeout=300):
+    return subprocess.run([SNAKEMAKE, target, "-s", str(ROOT / "Snakefile"), "--configfile",
+                           str(ROOT / "config/config.yaml"), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def _log(msg):
     print(f"[slurm-live] {msg}", file=sys.stderr, flush=True)
 
@@ -91,11 +97,6 @@ def test_a_typo_in_the_profile_stops_before_anything_runs(tmp_path):
     assert not (tmp_path / "work" / "results").exists()
 
 
-def _smk(target, *args, cwd, env, timeout=300):
-    return subprocess.run([SNAKEMAKE, target, "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config/config.yaml"),
-                           *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
 def _rule_of(submission: str) -> str:
     m = re.search(r"rule_(\w+?)(?:_wildcards_\S*)?['\"\s]", submission + " ")
     return m.group(1) if m else "?"
@@ -112,11 +113,13 @@ def slurm_run(cluster, tmp_path_factory):
     env = {**cluster.env, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "PYTHONPATH": str(ROOT / "tests/slurm_hooks"), "GANREPRO_TEST_HOLD": f"{TRAIN_RUN}:{HOLD_STEP}:{marker}"}
     t0 = time.monotonic()
+    log_path = work / "slurm_run.out"  # a file, not a pipe: nothing blocks Snakemake while the test waits
+    log_file = open(log_path, "w")
     proc = subprocess.Popen(
         [SNAKEMAKE, "glgan_table2", "glgan_table1", "--profile", str(ROOT / "slurm"),
          "--workflow-profile", str(ROOT / "tests/slurm_profile"),
          "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config/config.yaml")],
-        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
     preempted = None
     try:
         end = time.monotonic() + 300
@@ -127,15 +130,16 @@ def slurm_run(cluster, tmp_path_factory):
             states = {j["id"]: j["state"] for j in cluster.jobs()}
             _log(f"preempting training job {preempted} ({states.get(preempted)}) with scancel")
             cluster.run("scancel", preempted)
-        out, _ = proc.communicate(timeout=480)
+        proc.wait(timeout=480)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+        log_file.close()
     seconds = time.monotonic() - t0
+    out = log_path.read_text()
     submissions = cluster.submissions()
     _log(f"SLURM end-to-end run: {seconds:.1f} s, {len(submissions)} sbatch submissions")
-    (work / "slurm_run.out").write_text(out)
 
     local = tmp_path_factory.mktemp("local_work")
     lp = _smk("glgan_table2", "--cores", "2", cwd=local, env={**os.environ, "HF_HUB_OFFLINE": "1",
@@ -145,8 +149,11 @@ def slurm_run(cluster, tmp_path_factory):
             "submissions": submissions, "preempted": preempted, "jobs": cluster.jobs()}
 
 
-def test_every_stage_runs_through_sbatch_with_the_profiles_gpu_request(slurm_run):
+def test_every_stage_runs_through_sbatch_with_the_profiles_gpu_request(slurm_run, capsys):
     r = slurm_run
+    with capsys.disabled():  # the measurement, shown in CI's output (not asserted: speed is not a test)
+        print(f"\n[slurm-live] SLURM end-to-end run: {r['seconds']:.1f} s, {len(r['submissions'])} sbatch "
+              f"submissions", flush=True)
     subs = r["submissions"]
     rules = [_rule_of(s) for s in subs]
     assert set(rules) >= {"fixture", "prepare", "fid_stats", "train", "evaluate"}, (rules, r["out"][-3000:])
@@ -241,9 +248,12 @@ def test_a_wrong_partition_stops_with_slurms_message(cluster, tmp_path):
     raw.parent.mkdir(parents=True)
     raw.write_bytes(b"never read: the job is refused")
     before = len(cluster.submissions())
+    # test-cluster accommodations only: no accounts to guess, a 4 GB node, no retries and a short first status check
+    # so the refused job ends the run in seconds
     p = subprocess.run([SNAKEMAKE, "data/smoke/prepared/flowers102_16/manifest.json", "--profile", str(ROOT / "slurm"),
                         "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config/config.yaml"),
-                        "--config", "scale=smoke", "--slurm-no-account", "--set-resources", "prepare:mem_mb=1000", "--retries", "0",
+                        "--config", "scale=smoke", "--slurm-no-account", "--set-resources", "prepare:mem_mb=1000",
+                        "--retries", "0",
                         "--slurm-init-seconds-before-status-checks", "2"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     out = p.stdout + p.stderr
