@@ -8,10 +8,17 @@ from ganrepro.metrics import evaluate_run
 from ganrepro.protocol import eval_protocol
 
 smk = snakemake  # noqa: F821
+
+
+def _first(files):
+    """A named input that may be a single path, a one-element list or empty."""
+    return files if isinstance(files, str) else (files[0] if len(files) else None)
+
+
 with _boot.logged(smk):
     w = smk.wildcards
     ev = eval_protocol(smk.config, w.experiment, w.method, w.variant)
-    m = evaluate_run(Path(smk.input.train).parent, smk.input.ref, ev["fid_counts"], ev, smk.config["scale"],
-                     weights=smk.input.weights[0] if smk.input.weights else None)
+    m = evaluate_run(Path(smk.input.train).parent, _first(smk.input.ref), ev["fid_counts"], ev, smk.config["scale"],
+                     weights=_first(smk.input.weights))
     write_json(smk.output[0], m)
     print(f"{m['run_id']}: {m['status']} {m['values']}")
