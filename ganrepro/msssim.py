@@ -26,6 +26,8 @@ pairs, with separable filtering as banded matrix products (the Gaussian window i
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -44,23 +46,25 @@ def gauss_1d(size: int, sigma: float) -> torch.Tensor:
     return g / g.sum()
 
 
-def _band(n: int, g: torch.Tensor) -> torch.Tensor:
-    """(n, n - len(g) + 1) matrix whose columns hold ``g`` shifted by one row each: 'valid' correlation as matmul."""
-    k = len(g)
-    m = torch.zeros(n, n - k + 1, dtype=g.dtype)
-    for i in range(n - k + 1):
-        m[i:i + k, i] = g
-    return m
+@lru_cache(maxsize=64)
+def _band(n: int, size: int, sigma: float, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """(n, n - size + 1) matrix whose columns hold the 1-D Gaussian shifted by one row each: 'valid' correlation as a
+    matrix product (cached: built once per image size and scale)."""
+    g = gauss_1d(size, sigma).to(dtype)
+    m = torch.zeros(n, n - size + 1, dtype=dtype)
+    for i in range(n - size + 1):
+        m[i:i + size, i] = g
+    return m.to(device)
 
 
-def _filter(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """'valid' separable filtering of (..., H, W) with the window outer(g, g), per channel.
+def _filter(x: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
+    """'valid' separable filtering of (..., H, W) with the 2-D Gaussian window (outer product of the 1-D one).
 
     Done as two matrix products with banded matrices: more arithmetic than a direct 11-tap convolution, but BLAS
     makes it faster than torch's depthwise conv2d on CPU.
     """
-    g = g.to(x)
-    return _band(x.shape[-2], g).T @ x @ _band(x.shape[-1], g)
+    dev = str(x.device)
+    return _band(x.shape[-2], size, sigma, x.dtype, dev).T @ x @ _band(x.shape[-1], size, sigma, x.dtype, dev)
 
 
 def ssim_cs(x: torch.Tensor, y: torch.Tensor, max_val: float = MAX_VAL, filter_size: int = FILTER_SIZE,
@@ -72,10 +76,9 @@ def ssim_cs(x: torch.Tensor, y: torch.Tensor, max_val: float = MAX_VAL, filter_s
     # (co)variances are computed on images shifted by max_val / 2: the same values, less cancellation in float32
     off = max_val / 2
     x, y = x - off, y - off
-    if size > 1:
-        g = gauss_1d(size, size * filter_sigma / filter_size)
-        mu_x, mu_y = _filter(x, g), _filter(y, g)
-        s_xx, s_yy, s_xy = _filter(x * x, g), _filter(y * y, g), _filter(x * y, g)
+    if size > 1:  # the five local moments filtered in one pass
+        mu_x, mu_y, s_xx, s_yy, s_xy = _filter(torch.stack([x, y, x * x, y * y, x * y]), size,
+                                               size * filter_sigma / filter_size)
     else:  # 1-pixel scale: the window is the pixel itself
         mu_x, mu_y, s_xx, s_yy, s_xy = x, y, x * x, y * y, x * y
     var_x, var_y, cov = s_xx - mu_x * mu_x, s_yy - mu_y * mu_y, s_xy - mu_x * mu_y

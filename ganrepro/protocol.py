@@ -69,5 +69,16 @@ def ref_stats_file(cfg: dict, experiment: str) -> str:
             f"{ev['fid_mode']}_{count}.npz")
 
 
-def needs_weights(cfg: dict, experiment: str) -> bool:
-    return eval_protocol(cfg, experiment)["features"] == "inception"
+def is_image_experiment(cfg: dict, experiment: str) -> bool:
+    """False for BRC's mixture-of-Gaussians experiments (resolution 0): no network, no reference statistics."""
+    return C.resolution(cfg, experiment) > 0
+
+
+def evaluate_inputs(cfg: dict, experiment: str) -> dict:
+    """Snakemake inputs of the evaluate rule besides train.json: reference statistics and (real features) weights."""
+    from ganrepro.inception import inputs
+
+    if not is_image_experiment(cfg, experiment):
+        return {"ref": [], "weights": []}
+    return {"ref": [ref_stats_file(cfg, experiment)],
+            "weights": inputs(cfg, eval_protocol(cfg, experiment)["features"])}

@@ -162,6 +162,14 @@ def test_protocol_follows_tables(cfg):
     assert ev["features"] == "standin" and ev["fid_counts"] == [32, 64] and ev["is_samples"] == 64
 
 
+def test_evaluate_inputs(cfg):
+    assert P.evaluate_inputs(cfg, "brc_ring5") == {"ref": [], "weights": []}  # MoG: no network, no reference file
+    smoke = P.evaluate_inputs(cfg, "lga_cifar10")
+    assert smoke["weights"] == [] and smoke["ref"][0].endswith("cifar10_16_standin_clean_all.npz")
+    cfg["scale"] = "full"
+    assert P.evaluate_inputs(cfg, "lga_cifar10")["weights"] == ["data/weights/inception-2015-12-05.pt"]
+
+
 def test_protocol_disagreement_is_an_error(cfg, monkeypatch):
     specs = C.selected_tables(cfg)
     t1 = next(s for s in specs if s.id == "glgan_table1")

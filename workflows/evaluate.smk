@@ -24,9 +24,8 @@ rule inception_weights:
 rule evaluate:
     input:
         train=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.json",
-        ref=lambda wc: [] if is_mog(wc.experiment) else _protocol.ref_stats_file(config, wc.experiment),
-        weights=lambda wc: [] if is_mog(wc.experiment) else _inception.inputs(
-            config, _protocol.eval_protocol(config, wc.experiment)["features"]),
+        ref=lambda wc: _protocol.evaluate_inputs(config, wc.experiment)["ref"],
+        weights=lambda wc: _protocol.evaluate_inputs(config, wc.experiment)["weights"],
     output:
         f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/metrics.json",
     log:

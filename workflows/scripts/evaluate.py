@@ -8,6 +8,13 @@ from ganrepro.metrics import evaluate_run
 from ganrepro.protocol import eval_protocol
 
 smk = snakemake  # noqa: F821
+
+
+def _first(files):
+    """A named input that may be a single path, a one-element list or empty."""
+    return files if isinstance(files, str) else (files[0] if len(files) else None)
+
+
 with _boot.logged(smk):
     w = smk.wildcards
     cfg = smk.config
@@ -18,7 +25,7 @@ with _boot.logged(smk):
         m = mog_metrics.evaluate_run(Path(smk.input.train).parent, eval_settings(cfg, w.experiment), cfg["scale"])
     else:
         ev = eval_protocol(cfg, w.experiment, w.method, w.variant)
-        m = evaluate_run(Path(smk.input.train).parent, smk.input.ref, ev["fid_counts"], ev, cfg["scale"],
-                         weights=smk.input.weights[0] if smk.input.weights else None)
+        m = evaluate_run(Path(smk.input.train).parent, _first(smk.input.ref), ev["fid_counts"], ev, cfg["scale"],
+                         weights=_first(smk.input.weights))
     write_json(smk.output[0], m)
     print(f"{m['run_id']}: {m['status']} {m['values']}")
