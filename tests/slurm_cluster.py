@@ -18,10 +18,12 @@ With ``GANREPRO_REQUIRE_SLURM=1`` (set by ``.ci/run``) those conditions fail the
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +68,15 @@ def ensure_installed(log) -> None:
     missing = [b for b in BINARIES if not _which(b)]
     if missing:
         raise RuntimeError(f"after installing {PACKAGES}, still missing: {missing}")
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: the child gets SIGTERM when the test process dies (PR_SET_PDEATHSIG), even if it is killed
+    before its fixtures tear down, so no daemon outlives the test run."""
+    _LIBC.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -154,10 +165,14 @@ class SlurmCluster:
         shim.chmod(0o755)
         self.sbatch_log.touch()
         self.env = {**os.environ, "SLURM_CONF": str(self.conf), "PATH": f"{self.bin}:{os.environ['PATH']}"}
-        self._start_munge()
-        self._spawn("slurmctld", [_which("slurmctld"), "-D", "-f", str(self.conf)])
-        self._spawn("slurmd", [_which("slurmd"), "-D", "-N", "localhost", "-f", str(self.conf)])
-        self._wait_idle(timeout)
+        try:
+            self._start_munge()
+            self._spawn("slurmctld", [_which("slurmctld"), "-D", "-f", str(self.conf)])
+            self._spawn("slurmd", [_which("slurmd"), "-D", "-N", "localhost", "-f", str(self.conf)])
+            self._wait_idle(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _start_munge(self) -> None:
@@ -174,7 +189,8 @@ class SlurmCluster:
     def _spawn(self, name: str, argv: list[str], **kw) -> None:
         out = open(self.root / f"{name}.out", "w")
         self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=self.env, start_new_session=True, **kw)
+                                            env=self.env, start_new_session=True, preexec_fn=die_with_parent,
+                                            **kw)
         self.log(f"started {name} pid {self.procs[name].pid}")
 
     def _until(self, ok, timeout: float, what: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 
-from slurm_cluster import SlurmCluster, Unavailable, ensure_installed
+from slurm_cluster import SlurmCluster, Unavailable, die_with_parent, ensure_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -119,7 +119,7 @@ def slurm_run(cluster, tmp_path_factory):
         [SNAKEMAKE, "glgan_table2", "glgan_table1", "--profile", str(ROOT / "slurm"),
          "--workflow-profile", str(ROOT / "tests/slurm_profile"),
          "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config/config.yaml")],
-        cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+        cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent)
     preempted = None
     try:
         end = time.monotonic() + 300
