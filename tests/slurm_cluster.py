@@ -2,9 +2,11 @@
 
 Slurm 22.05 (Debian's ``slurm-wlm``) with munge authentication, one node ``localhost`` with ``CPUs=2`` and a fake GPU
 (``Gres=gpu:1`` backed by ``/dev/null``, so ``--gpus=1`` requests are scheduled like on a GPU cluster and jobs see
-``CUDA_VISIBLE_DEVICES=0``), no accounting database, one partition. Everything the daemons write (config, state,
-spool, logs, PID files) lives in a scratch directory; clients find the cluster through ``SLURM_CONF`` (nothing under
-``/etc/slurm`` is touched). Only the processes started here are stopped, by their PIDs.
+``CUDA_VISIBLE_DEVICES=0``), no accounting database, one partition. Everything the Slurm daemons write (config,
+state, spool, logs, PID files) lives in a scratch directory, on free ports; the cluster's own munged uses its own
+socket under ``/run/ganrepro-munge-*`` (removed at the end) with the system key, so test clusters running at the same
+time do not share anything. Clients find the cluster through ``SLURM_CONF`` (nothing under ``/etc/slurm`` is
+touched). Only the processes started here are stopped, by their PIDs.
 
 ``srun`` is wrapped so that it finds the scratch config even where Snakemake's job-step plugin has removed
 ``SLURM_CONF`` from its environment. ``sbatch`` is wrapped by a shim on ``PATH`` (see :attr:`SlurmCluster.env`)
@@ -16,10 +18,12 @@ With ``GANREPRO_REQUIRE_SLURM=1`` (set by ``.ci/run``) those conditions fail the
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +32,7 @@ from pathlib import Path
 
 PACKAGES = ["slurm-wlm", "munge"]
 BINARIES = ["sbatch", "srun", "squeue", "scancel", "scontrol", "sinfo", "slurmctld", "slurmd", "munged"]
-MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
+MUNGE_RUN = Path("/run")  # each cluster's own munged lives in /run/ganrepro-munge-<id>/ (the munge user must reach it)
 
 
 class Unavailable(Exception):
@@ -66,6 +70,15 @@ def ensure_installed(log) -> None:
         raise RuntimeError(f"after installing {PACKAGES}, still missing: {missing}")
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: the child gets SIGTERM when the test process dies (PR_SET_PDEATHSIG), even if it is killed
+    before its fixtures tear down, so no daemon outlives the test run."""
+    _LIBC.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -81,6 +94,7 @@ SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket={munge_socket}
 StateSaveLocation={root}/state
 SlurmdSpoolDir={root}/spool
 SlurmctldPidFile={root}/slurmctld.pid
@@ -136,7 +150,10 @@ class SlurmCluster:
     def start(self, timeout: float = 60) -> "SlurmCluster":
         for d in ("state", "spool", "bin"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        self.munge_dir = MUNGE_RUN / f"ganrepro-munge-{os.getpid()}-{id(self):x}"
+        self.munge_socket = self.munge_dir / "munge.socket.2"
         self.conf.write_text(SLURM_CONF.format(root=self.root, cpus=self.cpus, mem_mb=self.mem_mb,
+                                               munge_socket=self.munge_socket,
                                                partition=self.partition, ctld_port=_free_port(),
                                                slurmd_port=_free_port()))
         (self.root / "gres.conf").write_text(GRES_CONF)  # read from slurm.conf's directory
@@ -148,29 +165,32 @@ class SlurmCluster:
         shim.chmod(0o755)
         self.sbatch_log.touch()
         self.env = {**os.environ, "SLURM_CONF": str(self.conf), "PATH": f"{self.bin}:{os.environ['PATH']}"}
-        self._start_munge()
-        self._spawn("slurmctld", [_which("slurmctld"), "-D", "-f", str(self.conf)])
-        self._spawn("slurmd", [_which("slurmd"), "-D", "-N", "localhost", "-f", str(self.conf)])
-        self._wait_idle(timeout)
+        try:
+            self._start_munge()
+            self._spawn("slurmctld", [_which("slurmctld"), "-D", "-f", str(self.conf)])
+            self._spawn("slurmd", [_which("slurmd"), "-D", "-N", "localhost", "-f", str(self.conf)])
+            self._wait_idle(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _start_munge(self) -> None:
-        """Use a running munged if there is one (not ours to stop); otherwise start one in the foreground."""
-        alive = MUNGE_SOCKET.exists() and subprocess.run([_which("munge") or "munge", "-n"],
-                                                         capture_output=True).returncode == 0
-        if alive:
-            self.log("munged already running: using it")
-            return
-        subprocess.run(["install", "-d", "-o", "munge", "-g", "munge", "-m", "0755", str(MUNGE_SOCKET.parent)],
-                       check=True)
-        # -F: foreground, so the PID we hold is munged's own; started as the munge user like the init script does
-        self._spawn("munged", [_which("munged"), "-F", "--force"], user="munge", group="munge")
-        self._until(lambda: MUNGE_SOCKET.exists(), 20, "munged socket")
+        """This cluster's own munged (own socket, PID, log and seed files; the system key), so concurrent test
+        clusters or a machine's own munged are neither used nor disturbed; run as the munge user, in the foreground
+        (the PID we hold is munged's own)."""
+        subprocess.run(["install", "-d", "-o", "munge", "-g", "munge", "-m", "0755", str(self.munge_dir)], check=True)
+        d = self.munge_dir
+        self._spawn("munged", [_which("munged"), "-F", "--socket", str(self.munge_socket), "--pid-file",
+                               str(d / "munged.pid"), "--log-file", str(d / "munged.log"), "--seed-file",
+                               str(d / "munged.seed")], user="munge", group="munge")
+        self._until(lambda: self.munge_socket.exists(), 20, "munged socket")
 
     def _spawn(self, name: str, argv: list[str], **kw) -> None:
         out = open(self.root / f"{name}.out", "w")
         self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=self.env, start_new_session=True, **kw)
+                                            env=self.env, start_new_session=True, preexec_fn=die_with_parent,
+                                            **kw)
         self.log(f"started {name} pid {self.procs[name].pid}")
 
     def _until(self, ok, timeout: float, what: str) -> None:
@@ -208,8 +228,8 @@ class SlurmCluster:
 
     def daemon_logs(self, tail: int = 40) -> str:
         out = []
-        for f in ("slurmctld.log", "slurmd.log", "munged.out", "slurmctld.out", "slurmd.out"):
-            p = self.root / f
+        for f in ("slurmctld.log", "slurmd.log", "munged.out", "slurmctld.out", "slurmd.out", "munged.log"):
+            p = (self.munge_dir if f == "munged.log" else self.root) / f
             if p.exists():
                 out.append(f"--- {f}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-tail:]))
         return "\n".join(out)
@@ -233,6 +253,8 @@ class SlurmCluster:
                 p.kill()
                 p.wait(5)
             self.log(f"stopped {name} pid {p.pid} ({p.returncode})")
+        if getattr(self, "munge_dir", None) is not None:
+            shutil.rmtree(self.munge_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":  # manual use: python tests/slurm_cluster.py DIR -> starts, prints env, waits for Ctrl-C
