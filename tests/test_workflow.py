@@ -51,7 +51,8 @@ def test_full_scale_slurm_dry_run(tmp_path):
     expected = sum(len(C.seeds(cfg, e)) for e, _, _ in C.planned_runs(cfg))
     assert expected == 194
     assert stats["train"] == expected and stats["evaluate"] == expected
-    assert stats["download"] == 6 and stats["prepare"] == 7
+    # datasets: celeba (64, 128), celebahq 256 (GL-GAN's SNGAN row), cifar10, cifar100, flowers102, lsun_bedroom, stl10
+    assert stats["download"] == 7 and stats["prepare"] == 8
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
     res = rule_resources(out)
     for rule in ("train", "evaluate", "fid_stats"):
