@@ -101,6 +101,11 @@ def seeds(cfg: dict, experiment: str) -> list[int]:
     return list(cfg["experiments"][experiment].get("seeds", scale_cfg(cfg)["seeds"]))
 
 
+def is_mog(cfg: dict, experiment: str) -> bool:
+    """BRC's toy mixtures: sampled on the fly (no dataset files, no reference statistics, no feature network)."""
+    return cfg["datasets"][cfg["experiments"][experiment]["dataset"]]["format"] == "mog"
+
+
 def resolution(cfg: dict, experiment: str) -> int:
     exp = cfg["experiments"][experiment]
     if exp["resolution"] == 0:  # non-image experiment (MoG)
@@ -149,8 +154,7 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     overrides.update(sc.get("method", {}))
     res = resolution(cfg, experiment)
     overrides["resolution"] = res
-    ds = cfg["datasets"][exp["dataset"]]
-    mog_spec = ds.get("mog") if ds["format"] == "mog" else None
+    mog_spec = cfg["datasets"][exp["dataset"]]["mog"] if is_mog(cfg, experiment) else None
     if mog_spec:  # BRC's toy data: vectors, not images
         overrides["data_dim"] = int(mog_spec["dim"])
     params = m.params(variant, overrides)

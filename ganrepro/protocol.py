@@ -70,8 +70,8 @@ def ref_stats_file(cfg: dict, experiment: str) -> str:
 
 
 def is_image_experiment(cfg: dict, experiment: str) -> bool:
-    """False for BRC's mixture-of-Gaussians experiments (resolution 0): no network, no reference statistics."""
-    return C.resolution(cfg, experiment) > 0
+    """False for BRC's mixture-of-Gaussians experiments: no network, no reference statistics."""
+    return not C.is_mog(cfg, experiment)
 
 
 def evaluate_inputs(cfg: dict, experiment: str) -> dict:

@@ -40,25 +40,11 @@ def dataset_file(dataset):
     return f"{P['raw']}/{dataset}/{ds['file']}"
 
 
-def is_mog(experiment):
-    """BRC's toy mixtures: sampled on the fly, no dataset files, no FID reference statistics."""
-    return config["datasets"][config["experiments"][experiment]["dataset"]]["format"] == "mog"
-
-
 def train_inputs(wc):
-    if is_mog(wc.experiment):
+    if C.is_mog(config, wc.experiment):  # sampled on the fly: no prepared data
         return []
     dataset, res = experiment_data(wc.experiment)
     return f"{P['prepared']}/{dataset}_{res}/manifest.json"
-
-
-def ref_stats_path(experiment):
-    if is_mog(experiment):
-        return []
-    dataset, res = experiment_data(experiment)
-    ev = C.eval_settings(config, experiment)
-    count = C.real_count(config, experiment) or "all"
-    return f"{RESULTS}/fid_stats/{dataset}_{res}_{ev['features']}_{ev['fid_mode']}_{count}.npz"
 
 
 def table_metrics(spec):

@@ -3,6 +3,7 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
+from ganrepro.config import is_mog
 from ganrepro.io import write_json
 from ganrepro.metrics import evaluate_run
 from ganrepro.protocol import eval_protocol
@@ -18,7 +19,7 @@ def _first(files):
 with _boot.logged(smk):
     w = smk.wildcards
     cfg = smk.config
-    if cfg["datasets"][cfg["experiments"][w.experiment]["dataset"]]["format"] == "mog":  # BRC's toy mixtures
+    if is_mog(cfg, w.experiment):  # BRC's toy mixtures
         from ganrepro import mog_metrics
         from ganrepro.config import eval_settings
 
