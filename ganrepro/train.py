@@ -109,6 +109,15 @@ class _Log:
 
 
 def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
+    """Train one run (see ``_train``); the process's torch thread count is restored afterwards (MoG runs use one)."""
+    threads = torch.get_num_threads()
+    try:
+        return _train(run_cfg, run_dir, stop_after)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
     """Train one run. ``run_cfg`` is the resolved run config (see ``ganrepro.config.resolve_run``).
 
     Writes ``run_dir/{config.json, log.csv, ckpt/step*.pt, final.pt, samples.png, train.json}``; ``train.json``

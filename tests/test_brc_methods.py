@@ -121,3 +121,10 @@ def test_image_gans_have_a_brc_switch(cfg, method):
     loss, stats = m.g_loss(D, G(ctx.z), p, ctx)
     loss.backward()
     assert "brc_kappa" in stats and all(q.grad is not None for q in G.parameters())
+
+
+def test_mog_run_leaves_the_process_thread_count_as_it_was(cfg, tmp_path):
+    """MoG runs train on one thread; the setting must not leak into later (image) runs of the same process."""
+    before = torch.get_num_threads()
+    train(mog_run(cfg, "vgan", "plain", steps=2), tmp_path)
+    assert torch.get_num_threads() == before
