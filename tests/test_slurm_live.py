@@ -2,7 +2,7 @@
 
 One Snakemake run on the cluster of ``tests/slurm_cluster.py`` (user profile ``slurm/`` + the test-only override
 ``tests/slurm_profile/``), smoke scale, targets ``glgan_table2`` (flowers: fixture -> prepare -> fid_stats, train ->
-evaluate -> table) and ``glgan_table1`` (CelebA, whose source archive is corrupt here, so its ``prepare`` job fails for
+evaluate -> table) and ``glgan_table1`` (CelebA, whose source archive is corrupt here, so its ``verify`` job fails for
 good). During the run the flowers training job is preempted with ``scancel`` right after its step-10 checkpoint; the
 profile's ``retries`` resubmit it and it resumes. The tests below check the run from each angle against a local run
 of the same target. Skipped with the reason where the cluster cannot be started (not root, no apt); ``.ci/run`` sets
@@ -106,7 +106,8 @@ def _rule_of(submission: str) -> str:
 def slurm_run(cluster, tmp_path_factory):
     """Run the two tables on the cluster (with one preemption and one failure), then the same table2 locally."""
     work = tmp_path_factory.mktemp("slurm_work")
-    bad = work / "data/smoke/raw/celeba/img_align_celeba.zip"
+    bad = work / "data/smoke/raw/celeba" / yaml.safe_load((ROOT / "config/config.yaml").read_text())["datasets"][
+        "celeba"]["file"]  # the source file the config names, in whatever format the dataset comes
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"not a zip archive: stands in for a truncated download")
     marker = work / "held_job"
@@ -226,10 +227,10 @@ def test_a_job_failing_for_good_loses_nothing_else(slurm_run):
     r = slurm_run
     out = r["out"]
     assert r["rc"] != 0  # the run reports the failure ...
-    prep = [s for s in r["submissions"] if "rule_prepare" in s and "celeba" in s]
-    assert len(prep) == 3, prep  # first attempt + 2 retries (profile), then given up
-    assert "data/smoke/prepared/logs/celeba_16.log" in out  # ... names the failed job's log ...
-    assert "not a zip file" in (r["work"] / "data/smoke/prepared/logs/celeba_16.log").read_text()  # the cause
+    verify = [s for s in r["submissions"] if "rule_verify" in s and "celeba" in s]
+    assert len(verify) == 3, verify  # first attempt + 2 retries (profile), then given up
+    assert "data/smoke/raw/logs/celeba.verify.log" in out  # ... names the failed job's log ...
+    assert "corrupt or truncated" in (r["work"] / "data/smoke/raw/logs/celeba.verify.log").read_text()  # the cause
     assert (r["work"] / "report/glgan/table2.md").exists()  # ... and everything else finished (keep-going)
     assert not (r["work"] / "report/glgan/table1.md").exists()
     # a partial report from what finished: the CelebA cells are 'missing'
