@@ -59,10 +59,12 @@ def cmd_export(args) -> int:
 def cmd_runs(args) -> int:
     cfg = _cfg(args)
     runs = C.planned_runs(cfg)
+    n = 0
     for e, m, v in runs:
-        for s in C.seeds(cfg, e):
+        for s in C.run_seeds(cfg, e, m, v):
             print(C.run_dir(cfg, e, m, v, s))
-    print(f"# {sum(len(C.seeds(cfg, e)) for e, _, _ in runs)} training runs at scale {cfg['scale']}", file=sys.stderr)
+            n += 1
+    print(f"# {n} training runs at scale {cfg['scale']}", file=sys.stderr)
     return 0
 
 

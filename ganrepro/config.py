@@ -101,6 +101,24 @@ def seeds(cfg: dict, experiment: str) -> list[int]:
     return list(cfg["experiments"][experiment].get("seeds", scale_cfg(cfg)["seeds"]))
 
 
+def cell_seeds(cfg: dict, run: dict) -> list[int]:
+    """Seeds of a table cell's run: the experiment's seeds, restricted to the run selector's ``seeds`` when the spec
+    gives one (e.g. brc_table_solver measures one run per solver: ``seeds: [0]``)."""
+    allowed = run.get("seeds")
+    return [s for s in seeds(cfg, run["experiment"]) if allowed is None or s in allowed]
+
+
+def run_seeds(cfg: dict, experiment: str, method: str, variant: str) -> list[int]:
+    """Seeds the selected tables need for one (experiment, method, variant): the union over its cells."""
+    out = set()
+    for spec in selected_tables(cfg):
+        for cell in spec.cells():
+            r = cell.run
+            if r and (r["experiment"], r["method"], r["variant"]) == (experiment, method, variant):
+                out.update(cell_seeds(cfg, r))
+    return sorted(out)
+
+
 def is_mog(cfg: dict, experiment: str) -> bool:
     """BRC's toy mixtures: sampled on the fly (no dataset files, no reference statistics, no feature network)."""
     return cfg["datasets"][cfg["experiments"][experiment]["dataset"]]["format"] == "mog"

@@ -54,7 +54,7 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         return CellResult(cell, "not run", note=f"{run['method']}/{run['variant']}: {why}")
     key = metric_key(spec, cfg, cell)
     values, diverged, missing, comparable, labels, devices = [], [], [], True, [], []
-    for seed in C.seeds(cfg, run["experiment"]):
+    for seed in C.cell_seeds(cfg, run):
         rdir = Path(C.run_dir(cfg, run["experiment"], run["method"], run["variant"], seed))
         m = _read_metrics(rdir / "metrics.json")
         if m is None:

@@ -171,6 +171,11 @@ def load_spec(path) -> TableSpec:
         if cell.run is not None:
             missing = {"experiment", "method", "variant"} - set(cell.run)
             _check(not missing, path, f"{where}: run lacks {sorted(missing)}")
+            unknown = set(cell.run) - {"experiment", "method", "variant", "seeds"}
+            _check(not unknown, path, f"{where}: unknown run key(s) {sorted(unknown)}")
+            sd = cell.run.get("seeds")
+            _check(sd is None or (isinstance(sd, list) and sd and all(isinstance(x, int) for x in sd)), path,
+                   f"{where}: run seeds must be a non-empty list of integers, got {sd!r}")
     return spec
 
 

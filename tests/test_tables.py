@@ -1,6 +1,7 @@
 """Table specs: every paper table is a valid spec; published.csv is current; verdicts from hand-made metrics."""
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,12 @@ def _spec_file(tmp_path, mutate):
     (lambda d: d["rows"][0]["published"].update(extra="1.0"), "unknown column 'extra'"),
     (lambda d: d.update(colour="red"), "unknown key"),
     (lambda d: d["rows"][0]["run"].pop("method"), "run lacks ['method']"),
+    (lambda d: d["rows"][0]["run"].update(seed=0), "unknown run key(s) ['seed']"),
+    (lambda d: d["rows"][0]["run"].update(seeds=[]), "run seeds must be a non-empty list"),
+    (lambda d: d["rows"][0]["run"].update(seeds="0"), "run seeds must be a non-empty list"),
 ])
 def test_bad_specs_rejected(tmp_path, mutate, needle):
-    with pytest.raises(T.SpecError, match=needle.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+    with pytest.raises(T.SpecError, match=re.escape(needle)):
         T.load_spec(_spec_file(tmp_path, mutate))
 
 
@@ -118,6 +122,22 @@ def test_all_seeds_diverged_and_missing(full_cfg):
     md = render_markdown(spec, full_cfg, res)
     assert "| WGAN-GP | FID(128) | fid | 30.37 | - |  | diverged |" in md
     assert "\\begin{tabular}" in render_latex(spec, full_cfg, res)
+
+
+def test_run_seeds_selector(full_cfg):
+    """brc_table_solver measures one run per solver (run selector ``seeds: [0]``); other tables use every seed."""
+    spec = T.get_spec("brc_table_solver")
+    iga = next(c for c in spec.cells() if c.row_id == "mog2d_time" and c.col_id == "iga")
+    assert C.seeds(full_cfg, "brc_ring8") == [0, 1, 2, 3] and C.cell_seeds(full_cfg, iga.run) == [0]
+    # the solver-only variants are trained once; vgan/brc keeps all seeds (Table 2 needs them)
+    assert C.run_seeds(full_cfg, "brc_ring8", "vgan", "brc_rhg") == [0]
+    assert C.run_seeds(full_cfg, "brc_ring8", "vgan", "brc") == [0, 1, 2, 3]
+    # the cell reads seed 0 only: seeds 1-3 of vgan/brc do not enter the solver table's mean
+    for s, t in enumerate([10.0, 20.0, 30.0, 40.0]):
+        _write_metrics(full_cfg, ("brc_ring8", "vgan", "brc"), s, status="finished", comparable=True,
+                       values={"solver_time": t, "solver_memory": 1.0})
+    r = next(r for r in evaluate_table(spec, full_cfg) if (r.cell.row_id, r.cell.col_id) == ("mog2d_time", "iga"))
+    assert r.n == 1 and r.mean == 10.0
 
 
 def test_stand_in_numbers_are_labelled(full_cfg):

@@ -21,6 +21,8 @@ SCALE = config["scale"]
 P = C.paths(config)
 RESULTS, REPORT = P["results"], P["report"]
 TABLES = C.selected_tables(config)
+# BRC's MoG tables run at full scale on a CPU; rule brc_reference saves them under report/reference/brc/
+BRC_REFERENCE_TABLES = ["brc_table_mog_ring5", "brc_table2", "brc_table_solver"]
 RUNS = C.planned_runs(config)  # (experiment, method, variant) the tables need and the registry can train
 # SLURM partition/account for the cluster profile (ignored by local runs): config keys or environment variables
 SLURM_CPU, SLURM_GPU = C.slurm_resources(config, gpu=False), C.slurm_resources(config, gpu=True)
@@ -48,13 +50,13 @@ def train_inputs(wc):
 
 
 def table_metrics(spec):
-    """metrics.json of every run (all seeds) that fills a cell of ``spec``."""
+    """metrics.json of every run (its seeds: C.cell_seeds) that fills a cell of ``spec``."""
     wanted = set(RUNS)
     out = []
     for cell in spec.cells():
         r = cell.run
         if r and (r["experiment"], r["method"], r["variant"]) in wanted:
-            for seed in C.seeds(config, r["experiment"]):
+            for seed in C.cell_seeds(config, r):
                 out.append(f"{run_dir(r['experiment'], r['method'], r['variant'], seed)}/metrics.json")
     return sorted(set(out))
 

@@ -65,3 +65,23 @@ rule index:
         CONDA_ENV
     script:
         "scripts/index.py"
+
+
+rule brc_reference:
+    """Full scale only: copy BRC's CPU-reproduced MoG tables, Figs. 2-3 and per-run files into report/reference/brc/."""
+    input:
+        [table_outputs(s) for s in TABLES if s.id in BRC_REFERENCE_TABLES],
+        rules.brc_figures.output,
+        [table_metrics(s) for s in TABLES if s.id in BRC_REFERENCE_TABLES],
+    output:
+        f"{REPORT}/reference/brc/README.md",
+    log:
+        f"{REPORT}/logs/brc_reference.log",
+    params:
+        tables=BRC_REFERENCE_TABLES,
+        figures=rules.brc_figures.output,
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/save_reference.py"

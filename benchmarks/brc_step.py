@@ -1,0 +1,115 @@
+"""Benchmark: one generator update with and without BRC (IGA, Eq. 9) for each baseline, on the CPU.
+
+    .venv/bin/python benchmarks/brc_step.py [--repeats 30] [--threads 2] [--out FILE]
+
+brc.txt Sec. 2.2 claims the implicit gradient approximation costs about as much as a plain first-order update
+("only first-order gradients"). For every baseline this times, in one process and interleaved, the generator update
+of its plain variant and of its BRC variant on the same networks and batches:
+
+* MoG nets (brc_ring8: 3-layer MLPs of width 256, batch 512): VGAN, WGAN, LCGAN, ProxGAN;
+* CIFAR-size nets (brc_cifar10: the suite's 32 px DCGAN pair, batch 64): DCGAN (ns vs ns_brc), LSGAN, SNGAN.
+
+A generator update = sample z, G(z), the method's generator loss (for BRC: the surrogate, i.e. three first-order
+gradients and the dot products of Eq. 9), backward, Adam step. Discriminator steps are not timed (the same for both).
+The median over ``repeats`` updates is reported with the ratio BRC / plain, measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganrepro import registry  # noqa: E402
+from ganrepro.config import load_config, resolve_run  # noqa: E402
+from ganrepro.env import hardware  # noqa: E402
+from ganrepro.io import write_json  # noqa: E402
+from ganrepro.train import Context  # noqa: E402
+
+# (label, experiment, method, plain variant, BRC variant)
+CASES = [
+    ("VGAN (MoG)", "brc_ring8", "vgan", "plain", "brc"),
+    ("WGAN (MoG)", "brc_ring8", "wgan", "plain", "brc"),
+    ("LCGAN (MoG)", "brc_ring8", "lcgan", "plain", "brc"),
+    ("ProxGAN (MoG)", "brc_ring8", "proxgan", "plain", "brc"),
+    ("DCGAN (CIFAR 32 px)", "brc_cifar10", "dcgan", "ns", "ns_brc"),
+    ("LSGAN (CIFAR 32 px)", "brc_cifar10", "lsgan", "plain", "brc"),
+    ("SNGAN (CIFAR 32 px)", "brc_cifar10", "sngan", "default", "brc"),
+]
+
+
+def _setup(cfg, experiment, method_name, variant, seed=0):
+    rc = resolve_run(cfg, experiment, method_name, variant, seed)
+    method = registry.get(method_name)
+    params = dict(rc["method_params"])
+    torch.manual_seed(seed)
+    G, D = method.build(params)
+    G.train(); D.train()
+    bs = int(rc["train"]["batch_size"])
+    if rc.get("mog"):
+        from ganrepro.mog import MoGSampler
+
+        real = MoGSampler(rc["mog"], bs, seed).next()
+    else:
+        res = params["resolution"]
+        real = torch.rand(bs, 3, res, res) * 2 - 1
+    opt_g = torch.optim.Adam(G.parameters(), lr=rc["train"]["lr_g"], betas=tuple(rc["train"]["betas"]))
+    ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device="cpu", real=real)
+    return method, params, G, D, opt_g, ctx, bs
+
+
+def _g_update(method, params, G, D, opt_g, ctx, bs) -> float:
+    t = time.perf_counter()
+    z = torch.randn(bs, params["z_dim"], generator=ctx.rng)
+    ctx.z = z
+    loss, _ = method.g_loss(D, G(z), params, ctx)
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    return time.perf_counter() - t
+
+
+def bench_case(cfg, experiment, method_name, plain, brc, repeats: int) -> dict:
+    a = _setup(cfg, experiment, method_name, plain)
+    b = _setup(cfg, experiment, method_name, brc)
+    for _ in range(3):  # warm-up
+        _g_update(*a); _g_update(*b)
+    ta, tb = [], []
+    for _ in range(repeats):  # interleaved, so load changes hit both alike
+        ta.append(_g_update(*a)); tb.append(_g_update(*b))
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    return {"plain_ms": round(1000 * ma, 3), "brc_ms": round(1000 * mb, 3), "ratio": round(mb / ma, 3),
+            "plain_variant": plain, "brc_variant": brc, "experiment": experiment, "repeats": repeats}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default=None, help="run only cases whose label contains this text")
+    ap.add_argument("--out", default=None, help="also write the results as JSON here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = load_config(overrides={"scale": "full"})
+    rows = {}
+    print(f"{'baseline':<22} {'plain ms':>9} {'BRC ms':>9} {'ratio':>6}")
+    for label, exp, m, plain, brc in CASES:
+        if args.only and args.only.lower() not in label.lower():
+            continue
+        r = bench_case(cfg, exp, m, plain, brc, args.repeats)
+        rows[label] = r
+        print(f"{label:<22} {r['plain_ms']:>9.2f} {r['brc_ms']:>9.2f} {r['ratio']:>6.2f}", flush=True)
+    out = {"benchmark": "brc_step", "threads": args.threads, "hardware": hardware("cpu"), "results": rows}
+    if args.out:
+        write_json(args.out, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Save full-scale results into the tracked ``report/reference/<paper>/`` folder, which smoke runs never write.
+
+A reader sees the reproduced tables without re-running: the rendered tables (md/tex/csv/html), the figures, and for
+every run that fills a cell its ``metrics.json``, ``train.json`` and ``log.csv`` (the curves), plus a README that
+records the commit, the command and what is where. Only results of ``scale: full`` may be saved.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ganrepro import ROOT
+from ganrepro import config as C
+from ganrepro.io import atomic_path, write_text
+from ganrepro.tables import get_spec
+
+RUN_FILES = ("metrics.json", "train.json", "log.csv")
+
+
+class ReferenceError(RuntimeError):
+    pass
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "") if out.returncode == 0 else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[str | Path], dest: str | Path,
+                   command: str) -> list[Path]:
+    """Copy the rendered ``table_ids``, ``figures`` and the per-run files into ``dest``; README.md is written last."""
+    if cfg["scale"] != "full":
+        raise ReferenceError(f"report/reference/ holds full-scale results only; this config has scale "
+                             f"{cfg['scale']!r} (run with --config scale=full)")
+    dest = Path(dest)
+    report = Path(C.paths(cfg)["report"])
+    written = []
+    tables = []
+    for tid in table_ids:
+        spec = get_spec(tid)
+        for ext in ("md", "tex", "csv", "html"):
+            src = report / f"{spec.report_stem}.{ext}"
+            if not src.exists():
+                raise ReferenceError(f"{src} is missing: render the table first (snakemake {tid} --config scale=full)")
+            _copy(src, dest / f"{spec.name}.{ext}")
+            written.append(dest / f"{spec.name}.{ext}")
+        tables.append(spec)
+    for fig in figures:
+        fig = Path(fig)
+        _copy(fig, dest / "plots" / fig.name)
+        written.append(dest / "plots" / fig.name)
+    runs = set()
+    for spec in tables:
+        for cell in spec.cells():
+            r = cell.run
+            if r and r["method"] in cfg["methods"]:
+                for seed in C.cell_seeds(cfg, r):
+                    runs.add((r["experiment"], r["method"], r["variant"], seed))
+    results = Path(C.paths(cfg)["results"])
+    n_runs = 0
+    for exp, m, v, s in sorted(runs):
+        src_dir = Path(C.run_dir(cfg, exp, m, v, s))
+        rel = src_dir.relative_to(results)
+        copied = False
+        for name in RUN_FILES:
+            if (src_dir / name).exists():
+                _copy(src_dir / name, dest / rel / name)
+                written.append(dest / rel / name)
+                copied = True
+        n_runs += copied
+    lines = [f"# Reference results: {paper} (scale: full)", "",
+             "Saved by `ganrepro.reference.save_reference`; smoke runs never write here. Re-create with:", "",
+             f"    {command}", "",
+             f"- saved: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+             f"- code: commit {_commit()}",
+             f"- runs: {n_runs} (per run: {', '.join(RUN_FILES)} under `runs/<experiment>/<method>/<variant>/seed<n>/`)",
+             "", "## Tables", ""]
+    for spec in tables:
+        lines.append(f"- [{spec.id}]({spec.name}.md) ([html]({spec.name}.html), [csv]({spec.name}.csv), "
+                     f"[tex]({spec.name}.tex)): {spec.title}")
+    if figures:
+        lines += ["", "## Figures", ""] + [f"- [{Path(f).name}](plots/{Path(f).name})" for f in figures]
+    write_text(dest / "README.md", "\n".join(lines) + "\n")
+    written.append(dest / "README.md")
+    return written

@@ -1,0 +1,64 @@
+"""report/reference/: full-scale tables, figures and per-run files are copied there; smoke results are refused."""
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ganrepro import config as C
+from ganrepro.reference import ReferenceError, save_reference
+from ganrepro.report import write_table
+from ganrepro.tables import get_spec
+
+
+@pytest.fixture
+def full_cfg(cfg, tmp_path):
+    cfg = copy.deepcopy(cfg)
+    cfg["scale"] = "full"
+    cfg["paths"] = {"data": str(tmp_path / "d"), "results": str(tmp_path / "r"), "report": str(tmp_path / "rep")}
+    return cfg
+
+
+def _fill_solver_runs(cfg):
+    """metrics.json / train.json / log.csv for the 10 runs of brc_table_solver (5 solvers x 2 MoGs, seed 0)."""
+    for i, (exp, variant) in enumerate((e, v) for e in ("brc_ring8", "brc_cube27")
+                                       for v in ("brc_rhg", "brc_bda", "brc_cg", "brc_neumann", "brc")):
+        d = Path(C.run_dir(cfg, exp, "vgan", variant, 0))
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({"status": "finished", "comparable": True,
+                                                    "values": {"solver_time": 10.0 + i, "solver_memory": 1.0 + i}}))
+        (d / "train.json").write_text("{}")
+        (d / "log.csv").write_text("step,d_loss\n1,0.5\n")
+        (d / "final.pt").write_bytes(b"weights are not copied")
+
+
+def test_save_reference_copies_tables_figures_and_runs(full_cfg, tmp_path):
+    _fill_solver_runs(full_cfg)
+    spec = get_spec("brc_table_solver")
+    stem = Path(C.paths(full_cfg)["report"]) / spec.report_stem
+    stem.parent.mkdir(parents=True)
+    write_table(spec, full_cfg, stem)
+    fig = tmp_path / "rep" / "plots" / "brc_fig3_samples.png"
+    fig.parent.mkdir(parents=True)
+    fig.write_bytes(b"\x89PNG fake")
+    dest = tmp_path / "rep" / "reference" / "brc"
+    written = save_reference(full_cfg, "brc", ["brc_table_solver"], [fig], dest, command="snakemake brc_reference")
+    for ext in ("md", "tex", "csv", "html"):
+        assert (dest / f"table_solver.{ext}").read_bytes() == Path(f"{stem}.{ext}").read_bytes()
+    assert (dest / "plots" / "brc_fig3_samples.png").read_bytes() == b"\x89PNG fake"
+    runs = sorted(p.parent.relative_to(dest) for p in dest.rglob("metrics.json"))
+    assert len(runs) == 10 and Path("runs/brc_ring8/vgan/brc_rhg/seed0") in runs
+    assert not list(dest.rglob("final.pt"))  # weights stay in results/
+    readme = (dest / "README.md").read_text()
+    assert "snakemake brc_reference" in readme and "[brc_table_solver](table_solver.md)" in readme
+    assert "runs: 10" in readme and written[-1] == dest / "README.md"
+    # the copied table shows the run's number (seed 0 of vgan/brc on ring8: solver_time 14.0)
+    assert "14" in (dest / "table_solver.csv").read_text()
+
+
+def test_save_reference_refuses_smoke_and_missing_tables(full_cfg, cfg, tmp_path):
+    with pytest.raises(ReferenceError, match="full-scale results only"):
+        save_reference(cfg, "brc", ["brc_table_solver"], [], tmp_path / "ref", command="x")
+    with pytest.raises(ReferenceError, match="render the table first"):
+        save_reference(full_cfg, "brc", ["brc_table_solver"], [], tmp_path / "ref", command="x")
+    assert not (tmp_path / "ref" / "README.md").exists()
