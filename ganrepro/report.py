@@ -27,6 +27,9 @@ class CellResult:
     note: str = ""
     devices: tuple = ()              # train_hours cells: the device model(s) the reproduced hours were measured on
     paper_hardware: str | None = None  # train_hours cells: the paper's GPU (table protocol ``time_hardware``)
+    ratio_to: str | None = None        # protocol ``ratio_to``: label of the row's reference column (e.g. IGA)
+    ratio_published: float | None = None   # published / published of the reference cell in the same row
+    ratio_reproduced: float | None = None  # reproduced mean / reproduced mean of that cell (same run, same machine)
 
 
 def metric_key(spec: TableSpec, cfg: dict, cell: Cell) -> str:
@@ -121,6 +124,18 @@ def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
     for r in results:
         if r.cell.metric == "train_hours":
             r.paper_hardware = paper_hardware(spec, r.cell)
+    ref_col = spec.protocol.get("ratio_to")
+    if ref_col:  # e.g. the solver table: every solver's T and M as a multiple of IGA's, published and reproduced
+        by_cell = {(r.cell.row_id, r.cell.col_id): r for r in results}
+        for r in results:
+            ref = by_cell.get((r.cell.row_id, ref_col))
+            if ref is None:
+                continue
+            r.ratio_to = ref.cell.col_label
+            if r.cell.published is not None and ref.cell.published is not None and ref.cell.published.mean:
+                r.ratio_published = r.cell.published.mean / ref.cell.published.mean
+            if r.mean is not None and ref.mean:
+                r.ratio_reproduced = r.mean / ref.mean
     return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
 
 
@@ -136,6 +151,8 @@ def _pub(c: Cell, r: CellResult | None = None) -> str:
     s = c.published.value + (f" ± {c.published.std}" if c.published.std else "")
     if r is not None and r.paper_hardware:  # time columns: the paper's hours with the paper's GPU named
         s += f" h ({r.paper_hardware})"
+    if r is not None and r.ratio_published is not None:
+        s += f" ({r.ratio_published:.2f}× {r.ratio_to})"
     return s
 
 
@@ -148,6 +165,8 @@ def _rep(r: CellResult) -> str:
     s += f" (n={r.n})" if r.n > 1 else ""
     if r.cell.metric == "train_hours" and r.devices:  # reproduced hours beside the device they were measured on
         s += f" h ({', '.join(r.devices)})"
+    if r.ratio_reproduced is not None:
+        s += f" ({r.ratio_reproduced:.2f}× {r.ratio_to})"
     return s
 
 
@@ -207,13 +226,14 @@ def render_csv(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["table", "scale", "row", "column", "metric", "published", "published_std", "reproduced_mean",
-                "reproduced_std", "n_seeds", "delta", "verdict", "note"])
+                "reproduced_std", "n_seeds", "delta", "verdict", "note", "published_ratio", "reproduced_ratio"])
     for r in results:
         c = r.cell
         w.writerow([spec.id, cfg["scale"], c.row_label, c.col_label, c.metric, c.published.value if c.published else "",
                     (c.published.std or "") if c.published else "", "" if r.mean is None else repr(r.mean),
                     "" if r.std is None else repr(r.std), r.n, "" if r.delta is None else repr(r.delta), r.verdict,
-                    r.note])
+                    r.note, "" if r.ratio_published is None else repr(r.ratio_published),
+                    "" if r.ratio_reproduced is None else repr(r.ratio_reproduced)])
     return buf.getvalue()
 
 

@@ -154,6 +154,8 @@ def load_spec(path) -> TableSpec:
                      columns=d["columns"], rows=d["rows"], protocol=d.get("protocol") or {},
                      notes=d.get("notes") or [], tolerance=d.get("tolerance") or {}, overrides=d.get("cells") or {},
                      path=path)
+    rt = spec.protocol.get("ratio_to")
+    _check(rt is None or rt in col_ids, path, f"protocol ratio_to must be a column id, got {rt!r}")
     for r in spec.rows:
         _check("label" in r, path, f"row {r['id']} has no label")
         _check(r.get("published_only") or "run" in r, path, f"row {r['id']} has neither run nor published_only")

@@ -1,5 +1,7 @@
 """Table specs: every paper table is a valid spec; published.csv is current; verdicts from hand-made metrics."""
 import copy
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -9,7 +11,7 @@ import yaml
 
 from ganrepro import config as C
 from ganrepro import tables as T
-from ganrepro.report import evaluate_table, render_latex, render_markdown, write_table
+from ganrepro.report import evaluate_table, render_csv, render_latex, render_markdown, write_table
 
 EXPECTED = {"glgan_table1", "glgan_table2", "glgan_table3", "glgan_table4", "glgan_table5", "hdcgan_table1",
             "brc_table_mog_ring5", "brc_table2", "brc_table_solver", "brc_table_cifar", "lga_table1", "lga_table2"}
@@ -58,6 +60,7 @@ def _spec_file(tmp_path, mutate):
     (lambda d: d.update(colour="red"), "unknown key"),
     (lambda d: d["rows"][0]["run"].pop("method"), "run lacks ['method']"),
     (lambda d: d["rows"][0]["run"].update(seed=0), "unknown run key(s) ['seed']"),
+    (lambda d: d.update(protocol={"ratio_to": "nope"}), "protocol ratio_to must be a column id"),
     (lambda d: d["rows"][0]["run"].update(seeds=[]), "run seeds must be a non-empty list"),
     (lambda d: d["rows"][0]["run"].update(seeds="0"), "run seeds must be a non-empty list"),
 ])
@@ -138,6 +141,24 @@ def test_run_seeds_selector(full_cfg):
                        values={"solver_time": t, "solver_memory": 1.0})
     r = next(r for r in evaluate_table(spec, full_cfg) if (r.cell.row_id, r.cell.col_id) == ("mog2d_time", "iga"))
     assert r.n == 1 and r.mean == 10.0
+
+
+def test_ratio_to_reference_column(full_cfg):
+    """brc_table_solver (protocol ratio_to: iga): each cell also shows its multiple of IGA's value in the same row."""
+    spec = T.get_spec("brc_table_solver")
+    for variant, t in (("brc", 10.0), ("brc_rhg", 35.0)):
+        _write_metrics(full_cfg, ("brc_ring8", "vgan", variant), 0, status="finished", comparable=True,
+                       values={"solver_time": t, "solver_memory": 2.0})
+    res = evaluate_table(spec, full_cfg)
+    rhg = _by(res, "2D MOG T", "RHG")
+    assert rhg.ratio_reproduced == pytest.approx(3.5) and rhg.ratio_published == pytest.approx(1083.97 / 107.77)
+    assert _by(res, "2D MOG T", "IGA").ratio_reproduced == pytest.approx(1.0)
+    assert _by(res, "2D MOG T", "CG").ratio_reproduced is None  # no run: no ratio
+    md = render_markdown(spec, full_cfg, res)
+    assert "| 2D MOG T | RHG | solver_time | 1083.97 (10.06× IGA) | 35 (3.50× IGA) |" in md
+    row = next(x for x in csv.DictReader(io.StringIO(render_csv(spec, full_cfg, res))) if x["column"] == "RHG"
+               and x["row"] == "2D MOG T")
+    assert float(row["reproduced_ratio"]) == pytest.approx(3.5)
 
 
 def test_stand_in_numbers_are_labelled(full_cfg):
