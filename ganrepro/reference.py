@@ -14,7 +14,8 @@ from pathlib import Path
 from ganrepro import ROOT
 from ganrepro import config as C
 from ganrepro.io import atomic_path, write_text
-from ganrepro.tables import get_spec
+from ganrepro.report import _pub, _rep, evaluate_table
+from ganrepro.tables import TableSpec, get_spec
 
 RUN_FILES = ("metrics.json", "train.json", "log.csv")
 
@@ -36,6 +37,21 @@ def _commit() -> str:
         return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "") if out.returncode == 0 else "?"
     except (OSError, subprocess.SubprocessError):
         return "?"
+
+
+def compact_table(spec: TableSpec, cfg: dict) -> str:
+    """The table in the paper's own layout (its rows x columns), each cell "published / reproduced" (Markdown)."""
+    results = {(r.cell.row_id, r.cell.col_id): r for r in evaluate_table(spec, cfg)}
+    cols = [c for c in spec.columns if any((r["id"], c["id"]) in results for r in spec.rows)]
+    lines = ["| | " + " | ".join(c["label"] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for row in spec.rows:
+        cells = []
+        for c in cols:
+            r = results.get((row["id"], c["id"]))
+            cells.append("" if r is None else f"{_pub(r.cell, r)} / {_rep(r).replace(f' (n={r.n})', '')}")
+        if any(cells):
+            lines.append(f"| {row['label']} | " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(lines)
 
 
 def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[str | Path], dest: str | Path,
@@ -90,6 +106,8 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
     for spec in tables:
         lines.append(f"- [{spec.id}]({spec.name}.md) ([html]({spec.name}.html), [csv]({spec.name}.csv), "
                      f"[tex]({spec.name}.tex)): {spec.title}")
+    for spec in tables:  # the paper's layout, each cell "published / reproduced" (mean ± std over the run's seeds)
+        lines += ["", f"### {spec.id}: published / reproduced", "", compact_table(spec, cfg)]
     if figures:
         lines += ["", "## Figures", ""] + [f"- [{Path(f).name}](plots/{Path(f).name})" for f in figures]
     write_text(dest / "README.md", "\n".join(lines) + "\n")

@@ -54,6 +54,8 @@ def test_save_reference_copies_tables_figures_and_runs(full_cfg, tmp_path):
     assert "runs: 10" in readme and written[-1] == dest / "README.md"
     # the copied table shows the run's number (seed 0 of vgan/brc on ring8: solver_time 14.0)
     assert "14" in (dest / "table_solver.csv").read_text()
+    # README: the paper's layout, "published / reproduced" per cell (ring8 RHG: 10 s = 10/14 of IGA's 14 s)
+    assert "| 2D MOG T | 1083.97 (10.06× IGA) / 10 (0.71× IGA) |" in readme
 
 
 def test_save_reference_refuses_smoke_and_missing_tables(full_cfg, cfg, tmp_path):
