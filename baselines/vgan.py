@@ -3,7 +3,9 @@
 Discriminator: binary cross-entropy, max_D E[log D(x)] + E[log(1 - D(G(z)))]; generator: the non-saturating
 E[-log D(G(z))] that Goodfellow et al. recommend in practice (Sec. 3). Variants: ``plain``; ``brc`` (+ BRC with this
 paper's IGA solver); ``brc_rf`` (+ BRC with BRC-Rf's feature-statistics discriminator, Sec. 3.1); ``brc_rhg``,
-``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table).
+``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table); ``rf`` (BRC-Rf's
+discriminator without BRC: this suite's ablation, not in the paper, separating what the Rf features do from what BRC
+does).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def g_loss(D, fake, p, ctx):
 
 METHOD = with_brc(
     Method(name="vgan", paper="Goodfellow et al. 2014", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "batch", "n_critic": 1}, variants={"plain": {}}),
+           defaults={"d_norm": "batch", "n_critic": 1}, variants={"plain": {}, "rf": {"rf": True}}),
     {"brc": ("plain", {}), "brc_rf": ("plain", {"rf": True}),
      "brc_rhg": ("plain", {"brc_solver": "rhg"}), "brc_bda": ("plain", {"brc_solver": "bda"}),
      "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"})},

@@ -12,6 +12,12 @@ of its plain variant and of its BRC variant on the same networks and batches:
 A generator update = sample z, G(z), the method's generator loss (for BRC: the surrogate, i.e. three first-order
 gradients and the dot products of Eq. 9), backward, Adam step. Discriminator steps are not timed (the same for both).
 The median over ``repeats`` updates is reported with the ratio BRC / plain, measured in the same run.
+
+``--solvers`` times instead, for the solver table (Sec. 3.1), one VGAN generator update with each best-response
+solver (RHG, BDA, CG, Neumann, IGA; K = 5) and the plain update, interleaved in one process on the 2D ring (8) and
+3D cube (27) nets, and reports each as a multiple of IGA. The solver table's T is a whole training run's wall-clock,
+and the grid runs two jobs at a time on two cores, so its T ratios carry the load of whatever ran beside each job;
+these per-update ratios do not.
 """
 from __future__ import annotations
 
@@ -41,6 +47,12 @@ CASES = [
     ("DCGAN (CIFAR 32 px)", "brc_cifar10", "dcgan", "ns", "ns_brc"),
     ("LSGAN (CIFAR 32 px)", "brc_cifar10", "lsgan", "plain", "brc"),
     ("SNGAN (CIFAR 32 px)", "brc_cifar10", "sngan", "default", "brc"),
+]
+
+# solver table: (label, experiment, method, variants); the first variant is the reference (IGA)
+SOLVER_CASES = [
+    ("2D MoG (ring 8)", "brc_ring8", "vgan", ["brc", "brc_rhg", "brc_bda", "brc_cg", "brc_neumann", "plain"]),
+    ("3D MoG (cube 27)", "brc_cube27", "vgan", ["brc", "brc_rhg", "brc_bda", "brc_cg", "brc_neumann", "plain"]),
 ]
 
 
@@ -88,15 +100,55 @@ def bench_case(cfg, experiment, method_name, plain, brc, repeats: int) -> dict:
             "plain_variant": plain, "brc_variant": brc, "experiment": experiment, "repeats": repeats}
 
 
+def bench_solvers(cfg, experiment, method_name, variants, repeats: int) -> dict:
+    """Median ms of one generator update per variant, interleaved, and each as a multiple of ``variants[0]``."""
+    setups = {v: _setup(cfg, experiment, method_name, v) for v in variants}
+    for _ in range(3):
+        for s in setups.values():
+            _g_update(*s)
+    times = {v: [] for v in variants}
+    for _ in range(repeats):
+        for v, s in setups.items():
+            times[v].append(_g_update(*s))
+    med = {v: statistics.median(t) for v, t in times.items()}
+    ref = med[variants[0]]
+    return {v: {"ms": round(1000 * med[v], 3), "ratio_to_" + variants[0]: round(med[v] / ref, 3)} for v in variants} | {
+        "experiment": experiment, "method": method_name, "repeats": repeats}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default=None, help="run only cases whose label contains this text")
     ap.add_argument("--out", default=None, help="also write the results as JSON here")
+    ap.add_argument("--solvers", action="store_true",
+                    help="time one VGAN generator update per best-response solver (solver table) instead")
     args = ap.parse_args(argv)
+    threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
+    try:
+        return _run(args)
+    finally:  # callers in the same process (tests) keep their thread count
+        torch.set_num_threads(threads)
+
+
+def _run(args) -> int:
     cfg = load_config(overrides={"scale": "full"})
+    if args.solvers:
+        rows = {}
+        for label, exp, m, variants in SOLVER_CASES:
+            if args.only and args.only.lower() not in label.lower():
+                continue
+            r = bench_solvers(cfg, exp, m, variants, args.repeats)
+            rows[label] = r
+            print(f"{label}:")
+            for v in variants:
+                print(f"  {v:<12} {r[v]['ms']:>9.2f} ms  {r[v]['ratio_to_' + variants[0]]:>6.2f}x IGA", flush=True)
+        out = {"benchmark": "brc_solvers", "threads": args.threads, "hardware": hardware("cpu"), "results": rows}
+        if args.out:
+            write_json(args.out, out)
+        return 0
     rows = {}
     print(f"{'baseline':<22} {'plain ms':>9} {'BRC ms':>9} {'ratio':>6}")
     for label, exp, m, plain, brc in CASES:

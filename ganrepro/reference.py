@@ -6,6 +6,7 @@ records the commit, the command and what is where. Only results of ``scale: full
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from pathlib import Path
 from ganrepro import ROOT
 from ganrepro import config as C
 from ganrepro.io import atomic_path, write_text
-from ganrepro.report import _pub, _rep, evaluate_table
+from ganrepro.report import _pub, _rep, claim_summary, evaluate_claims, evaluate_table
 from ganrepro.tables import TableSpec, get_spec
 
 RUN_FILES = ("metrics.json", "train.json", "log.csv")
@@ -86,8 +87,15 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
                     runs.add((r["experiment"], r["method"], r["variant"], seed))
     results = Path(C.paths(cfg)["results"])
     n_runs = 0
+    trained_at = {}
     for exp, m, v, s in sorted(runs):
         src_dir = Path(C.run_dir(cfg, exp, m, v, s))
+        try:
+            code = json.loads((src_dir / "train.json").read_text()).get("code") or {}
+            key = str(code.get("commit", "?")) + (" (with uncommitted changes)" if code.get("dirty") else "")
+            trained_at[key] = trained_at.get(key, 0) + 1
+        except (OSError, ValueError):
+            pass
         rel = src_dir.relative_to(results)
         copied = False
         for name in RUN_FILES:
@@ -100,7 +108,9 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
              "Saved by `ganrepro.reference.save_reference`; smoke runs never write here. Re-create with:", "",
              f"    {command}", "",
              f"- saved: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-             f"- code: commit {_commit()}",
+             f"- saved from: commit {_commit()}",
+             "- runs trained at: " + (", ".join(f"commit {k} ({n} runs)" for k, n in sorted(trained_at.items()))
+                                      or "unknown"),
              f"- runs: {n_runs} (per run: {', '.join(RUN_FILES)} under `runs/<experiment>/<method>/<variant>/seed<n>/`)",
              "", "## Tables", ""]
     for spec in tables:
@@ -108,6 +118,10 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
                      f"[tex]({spec.name}.tex)): {spec.title}")
     for spec in tables:  # the paper's layout, each cell "published / reproduced" (mean ± std over the run's seeds)
         lines += ["", f"### {spec.id}: published / reproduced", "", compact_table(spec, cfg)]
+        claims = evaluate_claims(spec, evaluate_table(spec, cfg))
+        if claims:
+            lines += ["", f"Claims (every comparison in [{spec.name}.md]({spec.name}.md)):", ""]
+            lines += [f"- **{c['id']}**: {c['text']} — {claim_summary(comps)}" for c, comps in claims]
     if figures:
         lines += ["", "## Figures", ""] + [f"- [{Path(f).name}](plots/{Path(f).name})" for f in figures]
     write_text(dest / "README.md", "\n".join(lines) + "\n")

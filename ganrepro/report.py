@@ -13,7 +13,7 @@ from pathlib import Path
 from ganrepro import config as C
 from ganrepro import registry
 from ganrepro.io import write_text
-from ganrepro.tables import METRICS, Cell, TableSpec
+from ganrepro.tables import METRICS, Cell, TableSpec, claim_cells
 
 
 @dataclass
@@ -139,6 +139,86 @@ def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
     return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
 
 
+@dataclass
+class Comparison:
+    """One [better, than] comparison of a claim, judged on the published and on the reproduced means."""
+    better: CellResult
+    than: CellResult
+    published: str        # holds / fails / tie / n/a
+    reproduced: str       # holds / fails / tie / n/a
+    within_spread: bool | None = None  # reproduced |difference| <= the larger seed std of the two cells
+    #                                     (None: neither cell has a std, i.e. one seed each)
+
+
+def _direction(better: float, than: float, metric: str) -> str:
+    d = METRICS[metric]["better"] * (better - than)
+    return "holds" if d > 0 else "fails" if d < 0 else "tie"
+
+
+def evaluate_claims(spec: TableSpec, results: list[CellResult]) -> list[tuple[dict, list[Comparison]]]:
+    """Each claim of the spec with its comparisons. A comparison holds when the ``better`` cell's mean beats the
+    ``than`` cell's mean in the metric's direction (strictly; equal means are a tie). Scale-free: valid even where a
+    cell's value is not comparable with the paper's (e.g. MoG FID, whose scale depends on the unstated ring radius)."""
+    by = {(r.cell.row_id, r.cell.col_id): r for r in results}
+    out = []
+    for claim in spec.claims:
+        comps = []
+        for a, b, _ in claim_cells(spec, claim):
+            ra, rb = by.get(a), by.get(b)
+            if ra is None or rb is None:
+                continue
+            metric = ra.cell.metric
+            pa, pb = ra.cell.published, rb.cell.published
+            pub = _direction(pa.mean, pb.mean, metric) if pa is not None and pb is not None else "n/a"
+            rep, spread = "n/a", None
+            if ra.mean is not None and rb.mean is not None:
+                rep = _direction(ra.mean, rb.mean, metric)
+                if ra.std is not None or rb.std is not None:
+                    spread = abs(ra.mean - rb.mean) <= max(ra.std or 0.0, rb.std or 0.0)
+            comps.append(Comparison(ra, rb, pub, rep, spread))
+        out.append((claim, comps))
+    return out
+
+
+def claim_summary(comps: list[Comparison]) -> str:
+    n = len(comps)
+    with_pub = [c for c in comps if c.published != "n/a"]
+    pub = (f"published: holds in {sum(c.published == 'holds' for c in with_pub)} of {len(with_pub)}" if with_pub
+           else "published: no printed values")
+    rep = [c for c in comps if c.reproduced == "holds"]
+    with_spread = [c for c in rep if c.within_spread is not None]
+    tail = ""
+    if with_spread:
+        tail = f" ({sum(not c.within_spread for c in with_spread)} beyond the seed spread)"
+    elif rep:
+        tail = " (one seed per cell: no seed spread to judge against)"
+    return f"{pub}; reproduced: holds in {len(rep)} of {n}{tail}"
+
+
+def _cmp_row(c: Comparison, axis: str) -> list[str]:
+    a, b = c.better.cell, c.than.cell
+    what = f"{a.row_label} vs {b.row_label}" if axis == "rows" else f"{a.col_label} vs {b.col_label}"
+    where = a.col_label if axis == "rows" else a.row_label
+    pub = "-" if c.published == "n/a" else f"{a.published.value} vs {b.published.value}: {c.published}"
+    rep = "-" if c.reproduced == "n/a" else (f"{_fmt(c.better.mean)} vs {_fmt(c.than.mean)}: {c.reproduced}"
+                                              + (" (within seed spread)" if c.within_spread else ""))
+    return [what, where, pub, rep]
+
+
+CLAIM_HEADER = ["Comparison", "Where", "Published", "Reproduced"]
+
+
+def render_claims_markdown(spec: TableSpec, results: list[CellResult], level: str = "##") -> list[str]:
+    lines = []
+    for claim, comps in evaluate_claims(spec, results):
+        lines += [f"{level} Claim {claim['id']}", "", claim["text"], "", f"**{claim_summary(comps)}**", "",
+                  "| " + " | ".join(CLAIM_HEADER) + " |", "|" + "---|" * len(CLAIM_HEADER)]
+        lines += ["| " + " | ".join(x.replace("|", "\\|") for x in _cmp_row(c, claim.get("axis", "rows"))) + " |"
+                  for c in comps]
+        lines.append("")
+    return lines
+
+
 def _fmt(x: float | None, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
@@ -197,6 +277,7 @@ def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> st
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     lines += ["", "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
+    lines += render_claims_markdown(spec, results)
     if spec.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in spec.notes] + [""]
     return "\n".join(lines)
@@ -245,7 +326,19 @@ def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult]) -> 
             f"<p>Source: {html.escape(spec.source['file'])}, {html.escape(spec.source['table'])}. "
             f"<a href='{spec.report_stem}.md'>Markdown</a> · <a href='{spec.report_stem}.tex'>LaTeX</a> · "
             f"<a href='{spec.report_stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+            f"<tbody>{body}</tbody></table>" + _claims_html(spec, results))
+
+
+def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:
+    out = []
+    for claim, comps in evaluate_claims(spec, results):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in CLAIM_HEADER)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in _cmp_row(c, claim.get("axis", "rows")))
+                       + "</tr>" for c in comps)
+        out.append(f"<h3>Claim {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
+                   f"<p><b>{html.escape(claim_summary(comps))}</b></p>"
+                   f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return "".join(out)
 
 
 def write_table(spec: TableSpec, cfg: dict, out_stem) -> list[CellResult]:
@@ -294,8 +387,11 @@ def compare_lines(specs: list[TableSpec], cfg: dict) -> list[str]:
     out = []
     for spec in specs:
         out.append(f"== {spec.id} ({spec.source['file']}, {spec.source['table']}; scale {cfg['scale']})")
-        for row in table_rows(evaluate_table(spec, cfg)):
+        results = evaluate_table(spec, cfg)
+        for row in table_rows(results):
             label, col, metric, pub, rep, delta, verdict, note = row
             out.append(f"  {label:<34.34} {col:<28.28} {metric:<12} pub {pub:<16} rep {rep:<22} Δ {delta:<9} "
                        f"{verdict}" + (f"  [{note}]" if note else ""))
+        for claim, comps in evaluate_claims(spec, results):
+            out.append(f"  claim {claim['id']}: {claim_summary(comps)}")
     return out

@@ -80,6 +80,7 @@ class TableSpec:
     notes: list[str] = field(default_factory=list)
     tolerance: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    claims: list[dict] = field(default_factory=list)
     path: Path | None = None
 
     def cells(self) -> list[Cell]:
@@ -130,7 +131,34 @@ def _is_number_text(s) -> bool:
         return False
 
 
-ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells"}
+ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells",
+               "claims"}
+CLAIM_KEYS = {"id", "text", "axis", "pairs", "over"}
+
+
+def _check_claims(claims, path: Path, row_ids: list, col_ids: list) -> None:
+    """A claim names pairs [better, than] of rows (``axis: rows``, compared in each column of ``over``) or of
+    columns (``axis: columns``, compared in each row of ``over``); ``over`` defaults to every column / row."""
+    _check(isinstance(claims, list), path, "claims must be a list")
+    seen = set()
+    for c in claims:
+        _check(isinstance(c, dict), path, f"claim {c!r} is not a mapping")
+        unknown = set(c) - CLAIM_KEYS
+        _check(not unknown, path, f"claim {c.get('id')!r}: unknown key(s) {sorted(unknown)}")
+        _check(isinstance(c.get("id"), str) and c["id"] not in seen, path, f"claims need unique ids, got {c.get('id')!r}")
+        seen.add(c["id"])
+        _check(isinstance(c.get("text"), str) and c["text"], path, f"claim {c['id']}: needs text (quote the paper)")
+        axis = c.get("axis", "rows")
+        _check(axis in ("rows", "columns"), path, f"claim {c['id']}: axis must be rows or columns, got {axis!r}")
+        ids, other = (row_ids, col_ids) if axis == "rows" else (col_ids, row_ids)
+        pairs = c.get("pairs")
+        _check(isinstance(pairs, list) and pairs, path, f"claim {c['id']}: pairs must be a non-empty list")
+        for p in pairs:
+            _check(isinstance(p, list) and len(p) == 2 and all(x in ids for x in p) and p[0] != p[1], path,
+                   f"claim {c['id']}: pair {p!r} must be [better, than], two different {axis[:-1]} ids of this table")
+        over = c.get("over")
+        _check(over is None or (isinstance(over, list) and over and all(x in other for x in over)), path,
+               f"claim {c['id']}: over must list {'column' if axis == 'rows' else 'row'} ids of this table")
 
 
 def load_spec(path) -> TableSpec:
@@ -153,7 +181,8 @@ def load_spec(path) -> TableSpec:
     spec = TableSpec(id=path.stem, paper=d["paper"], name=d["name"], title=d.get("title", ""), source=d["source"],
                      columns=d["columns"], rows=d["rows"], protocol=d.get("protocol") or {},
                      notes=d.get("notes") or [], tolerance=d.get("tolerance") or {}, overrides=d.get("cells") or {},
-                     path=path)
+                     claims=d.get("claims") or [], path=path)
+    _check_claims(spec.claims, path, row_ids, col_ids)
     rt = spec.protocol.get("ratio_to")
     _check(rt is None or rt in col_ids, path, f"protocol ratio_to must be a column id, got {rt!r}")
     for r in spec.rows:
@@ -178,7 +207,26 @@ def load_spec(path) -> TableSpec:
             sd = cell.run.get("seeds")
             _check(sd is None or (isinstance(sd, list) and sd and all(isinstance(x, int) for x in sd)), path,
                    f"{where}: run seeds must be a non-empty list of integers, got {sd!r}")
+    metric_of = {(c.row_id, c.col_id): c.metric for c in spec.cells()}
+    for cl in spec.claims:
+        for a, b, where in claim_cells(spec, cl):
+            _check(metric_of[a] == metric_of[b], path, f"claim {cl['id']}: {where} compares {metric_of[a]} with "
+                                                         f"{metric_of[b]}")
     return spec
+
+
+def claim_cells(spec: TableSpec, claim: dict) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+    """The (row, col) cell pairs a claim compares: [(better cell, than cell, where)]."""
+    out = []
+    if claim.get("axis", "rows") == "rows":
+        for col in claim.get("over") or [c["id"] for c in spec.columns]:
+            for a, b in claim["pairs"]:
+                out.append(((a, col), (b, col), f"rows {a} vs {b} in column {col}"))
+    else:
+        for row in claim.get("over") or [r["id"] for r in spec.rows]:
+            for a, b in claim["pairs"]:
+                out.append(((row, a), (row, b), f"columns {a} vs {b} in row {row}"))
+    return out
 
 
 @lru_cache(maxsize=None)

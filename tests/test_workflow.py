@@ -45,12 +45,12 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 55 (experiment, method, variant); 3 seeds each, 4 for the
-    # BRC mixtures (29 runs) except the 8 solver-table-only runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the
-    # spec's ``seeds: [0]``): 26 x 3 + 21 x 4 + 8 x 1 = 170
+    # registered methods x the table cells they fill: 56 (experiment, method, variant); 3 seeds each, 4 for the
+    # BRC mixtures (30 runs, with the 5-mode table's VGAN(Rf, no BRC) ablation row) except the 8 solver-table-only
+    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 26 x 3 + 22 x 4 + 8 x 1 = 174
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
-    assert expected == 170
+    assert expected == 174
     assert stats["train"] == expected and stats["evaluate"] == expected
     # datasets: celeba (64, 128), celebahq 256 (GL-GAN's SNGAN row), cifar10, cifar100, flowers102, lsun_bedroom, stl10
     assert stats["download"] == 7 and stats["prepare"] == 8
@@ -117,7 +117,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert all(s.stem in index for s in specs) and "training_curves.png" in index
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
     metrics = sorted((repo / "results" / "smoke" / "runs").rglob("metrics.json"))
-    assert len(metrics) == len(C.planned_runs(C.load_config())) == 55
+    assert len(metrics) == len(C.planned_runs(C.load_config())) == 56
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     assert sum(s == "diverged" for s in statuses.values()) == 2  # lga_stl10: wgan_gp default + hinge
     lga1 = (report / "lga" / "table1.md").read_text()

@@ -7,6 +7,7 @@ for _spec in TABLES:
             _spec.id
         input:
             table_metrics(_spec),
+            spec=str(_spec.path),  # editing a spec (published value, claim) re-renders its table
         output:
             table_outputs(_spec),
         log:
