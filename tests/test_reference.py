@@ -70,3 +70,15 @@ def test_save_reference_refuses_smoke_and_missing_tables(full_cfg, cfg, tmp_path
     with pytest.raises(ReferenceError, match="render the table first"):
         save_reference(full_cfg, "brc", ["brc_table_solver"], [], tmp_path / "ref", command="x")
     assert not (tmp_path / "ref" / "README.md").exists()
+
+
+def test_readme_brc_tables_are_the_committed_reference():
+    """Every table row in the README's BRC section is a row of report/reference/brc/README.md (no hand-typed numbers)."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("## BRC reproduced on CPU (full scale)", 1)[1].split("\n## ", 1)[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ") and " / " in ln]
+    reference = (root / "report" / "reference" / "brc" / "README.md").read_text().splitlines()
+    assert len(rows) == 6 + 8 + 4
+    missing = [r for r in rows if r not in reference]
+    assert not missing, f"README rows not in the reference README (re-copy them after brc_reference): {missing}"
