@@ -88,22 +88,17 @@ def _g_update(method, params, G, D, opt_g, ctx, bs) -> float:
 
 
 def bench_case(cfg, experiment, method_name, plain, brc, repeats: int) -> dict:
-    a = _setup(cfg, experiment, method_name, plain)
-    b = _setup(cfg, experiment, method_name, brc)
-    for _ in range(3):  # warm-up
-        _g_update(*a); _g_update(*b)
-    ta, tb = [], []
-    for _ in range(repeats):  # interleaved, so load changes hit both alike
-        ta.append(_g_update(*a)); tb.append(_g_update(*b))
-    ma, mb = statistics.median(ta), statistics.median(tb)
-    return {"plain_ms": round(1000 * ma, 3), "brc_ms": round(1000 * mb, 3), "ratio": round(mb / ma, 3),
+    """One baseline: its plain and its BRC generator update, interleaved; ratio = BRC / plain."""
+    r = bench_variants(cfg, experiment, method_name, [plain, brc], repeats)
+    return {"plain_ms": r[plain]["ms"], "brc_ms": r[brc]["ms"], "ratio": r[brc]["ratio_to_" + plain],
             "plain_variant": plain, "brc_variant": brc, "experiment": experiment, "repeats": repeats}
 
 
-def bench_solvers(cfg, experiment, method_name, variants, repeats: int) -> dict:
-    """Median ms of one generator update per variant, interleaved, and each as a multiple of ``variants[0]``."""
+def bench_variants(cfg, experiment, method_name, variants, repeats: int) -> dict:
+    """Median ms of one generator update per variant, interleaved (so load changes hit all alike), and each as a
+    multiple of ``variants[0]``."""
     setups = {v: _setup(cfg, experiment, method_name, v) for v in variants}
-    for _ in range(3):
+    for _ in range(3):  # warm-up
         for s in setups.values():
             _g_update(*s)
     times = {v: [] for v in variants}
@@ -135,29 +130,26 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     cfg = load_config(overrides={"scale": "full"})
+    rows = {}
     if args.solvers:
-        rows = {}
         for label, exp, m, variants in SOLVER_CASES:
             if args.only and args.only.lower() not in label.lower():
                 continue
-            r = bench_solvers(cfg, exp, m, variants, args.repeats)
+            r = bench_variants(cfg, exp, m, variants, args.repeats)
             rows[label] = r
             print(f"{label}:")
             for v in variants:
                 print(f"  {v:<12} {r[v]['ms']:>9.2f} ms  {r[v]['ratio_to_' + variants[0]]:>6.2f}x IGA", flush=True)
-        out = {"benchmark": "brc_solvers", "threads": args.threads, "hardware": hardware("cpu"), "results": rows}
-        if args.out:
-            write_json(args.out, out)
-        return 0
-    rows = {}
-    print(f"{'baseline':<22} {'plain ms':>9} {'BRC ms':>9} {'ratio':>6}")
-    for label, exp, m, plain, brc in CASES:
-        if args.only and args.only.lower() not in label.lower():
-            continue
-        r = bench_case(cfg, exp, m, plain, brc, args.repeats)
-        rows[label] = r
-        print(f"{label:<22} {r['plain_ms']:>9.2f} {r['brc_ms']:>9.2f} {r['ratio']:>6.2f}", flush=True)
-    out = {"benchmark": "brc_step", "threads": args.threads, "hardware": hardware("cpu"), "results": rows}
+    else:
+        print(f"{'baseline':<22} {'plain ms':>9} {'BRC ms':>9} {'ratio':>6}")
+        for label, exp, m, plain, brc in CASES:
+            if args.only and args.only.lower() not in label.lower():
+                continue
+            r = bench_case(cfg, exp, m, plain, brc, args.repeats)
+            rows[label] = r
+            print(f"{label:<22} {r['plain_ms']:>9.2f} {r['brc_ms']:>9.2f} {r['ratio']:>6.2f}", flush=True)
+    out = {"benchmark": "brc_solvers" if args.solvers else "brc_step", "threads": args.threads,
+           "hardware": hardware("cpu"), "results": rows}
     if args.out:
         write_json(args.out, out)
     return 0

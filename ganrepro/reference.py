@@ -40,9 +40,10 @@ def _commit() -> str:
         return "?"
 
 
-def compact_table(spec: TableSpec, cfg: dict) -> str:
-    """The table in the paper's own layout (its rows x columns), each cell "published / reproduced" (Markdown)."""
-    results = {(r.cell.row_id, r.cell.col_id): r for r in evaluate_table(spec, cfg)}
+def compact_table(spec: TableSpec, cfg: dict, results: list | None = None) -> str:
+    """The table in the paper's own layout (its rows x columns), each cell "published / reproduced" (Markdown);
+    ``results``: the table's ``evaluate_table`` results, when the caller already has them."""
+    results = {(r.cell.row_id, r.cell.col_id): r for r in (results or evaluate_table(spec, cfg))}
     cols = [c for c in spec.columns if any((r["id"], c["id"]) in results for r in spec.rows)]
     lines = ["| | " + " | ".join(c["label"] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for row in spec.rows:
@@ -117,8 +118,9 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
         lines.append(f"- [{spec.id}]({spec.name}.md) ([html]({spec.name}.html), [csv]({spec.name}.csv), "
                      f"[tex]({spec.name}.tex)): {spec.title}")
     for spec in tables:  # the paper's layout, each cell "published / reproduced" (mean ± std over the run's seeds)
-        lines += ["", f"### {spec.id}: published / reproduced", "", compact_table(spec, cfg)]
-        claims = evaluate_claims(spec, evaluate_table(spec, cfg))
+        results = evaluate_table(spec, cfg)
+        lines += ["", f"### {spec.id}: published / reproduced", "", compact_table(spec, cfg, results)]
+        claims = evaluate_claims(spec, results)
         if claims:
             lines += ["", f"Claims (every comparison in [{spec.name}.md]({spec.name}.md)):", ""]
             lines += [f"- **{c['id']}**: {c['text']} — {claim_summary(comps)}" for c, comps in claims]

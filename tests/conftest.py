@@ -24,6 +24,15 @@ def cfg(base_cfg):
 
 
 @pytest.fixture
+def full_cfg(cfg, tmp_path):
+    """The default config at full scale, with data/results/report under tmp_path."""
+    cfg = copy.deepcopy(cfg)
+    cfg["scale"] = "full"
+    cfg["paths"] = {"data": str(tmp_path / "d"), "results": str(tmp_path / "r"), "report": str(tmp_path / "rep")}
+    return cfg
+
+
+@pytest.fixture
 def smoke_run_cfg(cfg, tmp_path):
     """A resolved smoke-scale run over a freshly prepared tiny CIFAR-format dataset."""
     from ganrepro.data import prepare, write_fixture

@@ -1,5 +1,4 @@
 """report/reference/: full-scale tables, figures and per-run files are copied there; smoke results are refused."""
-import copy
 import json
 from pathlib import Path
 
@@ -9,14 +8,6 @@ from ganrepro import config as C
 from ganrepro.reference import ReferenceError, save_reference
 from ganrepro.report import write_table
 from ganrepro.tables import get_spec
-
-
-@pytest.fixture
-def full_cfg(cfg, tmp_path):
-    cfg = copy.deepcopy(cfg)
-    cfg["scale"] = "full"
-    cfg["paths"] = {"data": str(tmp_path / "d"), "results": str(tmp_path / "r"), "report": str(tmp_path / "rep")}
-    return cfg
 
 
 def _fill_solver_runs(cfg):

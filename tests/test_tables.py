@@ -1,5 +1,4 @@
 """Table specs: every paper table is a valid spec; published.csv is current; verdicts from hand-made metrics."""
-import copy
 import csv
 import io
 import json
@@ -92,14 +91,6 @@ def _write_metrics(cfg, run, seed, **m):
     d = Path(C.run_dir(cfg, run[0], run[1], run[2], seed))
     d.mkdir(parents=True, exist_ok=True)
     (d / "metrics.json").write_text(json.dumps(m))
-
-
-@pytest.fixture
-def full_cfg(cfg, tmp_path):
-    cfg = copy.deepcopy(cfg)
-    cfg["scale"] = "full"
-    cfg["paths"] = {"data": str(tmp_path / "d"), "results": str(tmp_path / "r"), "report": str(tmp_path / "rep")}
-    return cfg
 
 
 def _by(results, row, col):
