@@ -18,3 +18,4 @@ rule all:
         f"{REPORT}/index.html",
         f"{REPORT}/index.md",
         [table_outputs(spec) for spec in TABLES],
+        curve_targets(),  # metrics over training of the runs whose train.eval_points is set

@@ -1,41 +1,40 @@
 """DCGAN baseline (Radford et al. 2016) with the non-saturating (``ns``) or hinge (``hinge``) loss.
 
+``build`` is the DCGAN-family network pair that the other image baselines share; the losses come from
+``baselines.losses``' table by the ``loss`` parameter.
+
 Variant ``ns_brc`` adds BRC (models/brc.py). Used by BRC's CIFAR table (DCGAN with and without BRC, StudioGAN's DCGAN setting uses the non-saturating loss).
 """
 from __future__ import annotations
 
 from baselines import losses
-from baselines.nets import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from baselines.nets import NET_PARAMS as _NET_OPTIONS, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights, \
+    network_kwargs
 from ganrepro.registry import Method
+
+NET_PARAMS = frozenset(_NET_OPTIONS)  # the network options ``build`` reads beyond the widths
 from models.brc import with_brc
 
 
 def build(p: dict):
-    G = DCGANGenerator(p["z_dim"], p["resolution"], p["g_width"], spectral_norm=p.get("g_spectral_norm", False))
-    D = DCGANDiscriminator(p["resolution"], p["d_width"], norm=p["d_norm"], spectral_norm=p.get("d_spectral_norm", False))
+    """The DCGAN pair with the network options of ``p`` (``baselines.nets.NET_PARAMS``: spectral norm per layer,
+    activations, norms, input noise, attention blocks, score or map head), DCGAN-initialised."""
+    gk, dk = network_kwargs(p)
+    G = DCGANGenerator(p["z_dim"], p["resolution"], p["g_width"], **gk)
+    D = DCGANDiscriminator(p["resolution"], p["d_width"], **dk)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
     return G, D
-
-
-def d_loss(D, real, fake, p, ctx):
-    d_real, d_fake = D(real), D(fake)
-    fn = losses.hinge_d_loss if p["loss"] == "hinge" else losses.ns_d_loss
-    return fn(d_real, d_fake), {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
-
-
-def g_loss(D, fake, p, ctx):
-    d_fake = D(fake)
-    fn = losses.hinge_g_loss if p["loss"] == "hinge" else losses.ns_g_loss
-    return fn(d_fake), {}
 
 
 METHOD = with_brc(Method(
     name="dcgan",
     paper="Radford et al. 2016",
     build=build,
-    d_loss=d_loss,
-    g_loss=g_loss,
+    d_loss=losses.adversarial_d_loss,
+    g_loss=losses.adversarial_g_loss,
+    log_keys=losses.ADVERSARIAL_LOG_KEYS,
+    extra_params=NET_PARAMS,
     defaults={"d_norm": "batch", "n_critic": 1},
     variants={"ns": {"loss": "ns"}, "hinge": {"loss": "hinge"}},
 ), {"ns_brc": ("ns", {})})

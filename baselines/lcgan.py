@@ -24,12 +24,13 @@ def g_loss(D, fake, p, ctx):
     adv = losses.ns_g_loss(D(fake))
     shift = fake - ctx.z[:, :fake.shape[1]]
     dist = torch.log1p(shift ** 2).sum(dim=1).mean()
-    return adv + p["lambda_dist"] * dist, {"lc_dist": dist.item()}
+    return adv + p["lambda_dist"] * dist, {"lc_dist": dist.detach()}
 
 
 METHOD = with_brc(
     Method(name="lcgan", paper="Engel et al. 2017", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "batch", "n_critic": 1, "lambda_dist": 0.1, "latent_is_data": True},
+           log_keys={**losses.ADVERSARIAL_LOG_KEYS, "lc_dist": "mean"},
+           defaults={"d_norm": "batch", "n_critic": 1, "lambda_dist": 0.1, "latent_is_data": True, "loss": "ns"},
            variants={"plain": {}}),
     {"brc": ("plain", {})},
 )

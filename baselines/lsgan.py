@@ -6,22 +6,14 @@ Least-squares losses with targets a = 0 (fake), b = c = 1 (real); networks are S
 from __future__ import annotations
 
 from baselines import losses
-from baselines.dcgan import build
+from baselines.dcgan import NET_PARAMS, build
 from ganrepro.registry import Method
 from models.brc import with_brc
 
 
-def d_loss(D, real, fake, p, ctx):
-    d_real, d_fake = D(real), D(fake)
-    return losses.ls_d_loss(d_real, d_fake), {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
-
-
-def g_loss(D, fake, p, ctx):
-    return losses.ls_g_loss(D(fake)), {}
-
-
 METHOD = with_brc(
-    Method(name="lsgan", paper="Mao et al. 2017", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "batch", "n_critic": 1}, variants={"plain": {}}),
+    Method(name="lsgan", paper="Mao et al. 2017", build=build, d_loss=losses.adversarial_d_loss,
+           g_loss=losses.adversarial_g_loss, log_keys=losses.ADVERSARIAL_LOG_KEYS, extra_params=NET_PARAMS,
+           defaults={"d_norm": "batch", "n_critic": 1, "loss": "ls"}, variants={"plain": {}}),
     {"brc": ("plain", {})},
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from baselines.losses import ADVERSARIAL_LOG_KEYS
 from baselines.vgan import build, d_loss, g_loss as vgan_g_loss
 from ganrepro.registry import Method
 from models.brc import functional_discriminator, with_brc
@@ -36,7 +37,9 @@ def g_loss(D, fake, p, ctx):
 
 METHOD = with_brc(
     Method(name="proxgan", paper="Farnia & Ozdaglar 2020", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "batch", "n_critic": 1, "prox_lambda": 0.1, "prox_steps": 5, "prox_lr": 0.01},
+           log_keys=ADVERSARIAL_LOG_KEYS,
+           defaults={"d_norm": "batch", "n_critic": 1, "prox_lambda": 0.1, "prox_steps": 5, "prox_lr": 0.01,
+                     "loss": "ns"},
            variants={"plain": {}}),
     {"brc": ("plain", {})},
 )

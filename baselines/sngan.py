@@ -8,23 +8,15 @@ deviation (see brc_table_cifar's notes). Variants ``plain`` and ``brc``.
 from __future__ import annotations
 
 from baselines import losses
-from baselines.dcgan import build
+from baselines.dcgan import NET_PARAMS, build
 from ganrepro.registry import Method
 from models.brc import with_brc
 
 
-def d_loss(D, real, fake, p, ctx):
-    d_real, d_fake = D(real), D(fake)
-    return losses.hinge_d_loss(d_real, d_fake), {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
-
-
-def g_loss(D, fake, p, ctx):
-    return losses.hinge_g_loss(D(fake)), {}
-
-
 METHOD = with_brc(
-    Method(name="sngan", paper="Miyato et al. 2018", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "none", "d_spectral_norm": True, "n_critic": 5},
+    Method(name="sngan", paper="Miyato et al. 2018", build=build, d_loss=losses.adversarial_d_loss,
+           g_loss=losses.adversarial_g_loss, log_keys=losses.ADVERSARIAL_LOG_KEYS, extra_params=NET_PARAMS,
+           defaults={"d_norm": "none", "d_spectral_norm": True, "n_critic": 5, "loss": "hinge"},
            variants={"plain": {}, "default": {}}),  # "default": LGA Table 2's name for the same run
     {"brc": ("plain", {})},
 )

@@ -8,6 +8,7 @@ This is reverse-mode differentiation through the follower's dynamics, i.e. ``mod
 """
 from __future__ import annotations
 
+from baselines.losses import ADVERSARIAL_LOG_KEYS
 from baselines.vgan import build, d_loss, g_loss as vgan_g_loss
 from ganrepro.registry import Method
 from models.brc import brc_g_loss
@@ -19,5 +20,6 @@ def g_loss(D, fake, p, ctx):
 
 
 METHOD = Method(name="unrolled_gan", paper="Metz et al. 2017", build=build, d_loss=d_loss, g_loss=g_loss,
-                defaults={"d_norm": "batch", "n_critic": 1, "unroll_steps": 5, "unroll_lr": 0.01},
+                log_keys={**ADVERSARIAL_LOG_KEYS, "hypergrad_graph_mb": "max"},
+                defaults={"d_norm": "batch", "n_critic": 1, "unroll_steps": 5, "unroll_lr": 0.01, "loss": "ns"},
                 variants={"plain": {}})

@@ -10,6 +10,7 @@ does).
 from __future__ import annotations
 
 from baselines import losses
+from baselines.dcgan import NET_PARAMS, build as conv_build
 from baselines.mlp import build_mlp_pair
 from ganrepro.registry import Method
 from models.brc import with_brc
@@ -18,23 +19,15 @@ from models.brc import with_brc
 def build(p: dict):
     if p["resolution"] == 0:
         return build_mlp_pair(p)
-    from baselines.dcgan import build as conv_build
-
     return conv_build(p)
 
 
-def d_loss(D, real, fake, p, ctx):
-    d_real, d_fake = D(real), D(fake)
-    return losses.ns_d_loss(d_real, d_fake), {"d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
-
-
-def g_loss(D, fake, p, ctx):
-    return losses.ns_g_loss(D(fake)), {}
-
+d_loss, g_loss = losses.adversarial_d_loss, losses.adversarial_g_loss  # with loss "ns" (the defaults below)
 
 METHOD = with_brc(
     Method(name="vgan", paper="Goodfellow et al. 2014", build=build, d_loss=d_loss, g_loss=g_loss,
-           defaults={"d_norm": "batch", "n_critic": 1}, variants={"plain": {}, "rf": {"rf": True}}),
+           log_keys=losses.ADVERSARIAL_LOG_KEYS, extra_params=NET_PARAMS,
+           defaults={"d_norm": "batch", "n_critic": 1, "loss": "ns"}, variants={"plain": {}, "rf": {"rf": True}}),
     {"brc": ("plain", {}), "brc_rf": ("plain", {"rf": True}),
      "brc_rhg": ("plain", {"brc_solver": "rhg"}), "brc_bda": ("plain", {"brc_solver": "bda"}),
      "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"})},

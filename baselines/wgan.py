@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from baselines import losses
+from baselines.dcgan import NET_PARAMS
 from baselines.vgan import build
 from ganrepro.registry import Method
 from models.brc import with_brc
@@ -16,7 +17,7 @@ from models.brc import with_brc
 
 def d_loss(D, real, fake, p, ctx):
     d_real, d_fake = D(real), D(fake)
-    return losses.wasserstein_d_loss(d_real, d_fake), {"wdist": (d_real.mean() - d_fake.mean()).item()}
+    return losses.wasserstein_d_loss(d_real, d_fake), {"wdist": (d_real.mean() - d_fake.mean()).detach()}
 
 
 def g_loss(D, fake, p, ctx):
@@ -31,6 +32,7 @@ def clip_weights(D, p):
 
 METHOD = with_brc(
     Method(name="wgan", paper="Arjovsky et al. 2017", build=build, d_loss=d_loss, g_loss=g_loss,
+           log_keys={"wdist": "mean"}, extra_params=NET_PARAMS,
            defaults={"d_norm": "none", "n_critic": 1, "clip": 0.01}, variants={"plain": {}},
            after_d_step=clip_weights),
     {"brc": ("plain", {})},

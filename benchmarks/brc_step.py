@@ -9,8 +9,8 @@ of its plain variant and of its BRC variant on the same networks and batches:
 * MoG nets (brc_ring8: 3-layer MLPs of width 256, batch 512): VGAN, WGAN, LCGAN, ProxGAN;
 * CIFAR-size nets (brc_cifar10: the suite's 32 px DCGAN pair, batch 64): DCGAN (ns vs ns_brc), LSGAN, SNGAN.
 
-A generator update = sample z, G(z), the method's generator loss (for BRC: the surrogate, i.e. three first-order
-gradients and the dot products of Eq. 9), backward, Adam step. Discriminator steps are not timed (the same for both).
+A generator update is the training loop's own ``ganrepro.train.g_step``: sample z, G(z), the method's generator loss
+(for BRC: the surrogate, i.e. three first-order gradients and the dot products of Eq. 9), backward, Adam step. Discriminator steps are not timed (the same for both).
 The median over ``repeats`` updates is reported with the ratio BRC / plain, measured in the same run.
 
 ``--solvers`` times instead, for the solver table (Sec. 3.1), one VGAN generator update with each best-response
@@ -36,7 +36,7 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context  # noqa: E402
+from ganrepro.train import Context, Nets, g_step  # noqa: E402
 
 # (label, experiment, method, plain variant, BRC variant)
 CASES = [
@@ -71,19 +71,17 @@ def _setup(cfg, experiment, method_name, variant, seed=0):
     else:
         res = params["resolution"]
         real = torch.rand(bs, 3, res, res) * 2 - 1
-    opt_g = torch.optim.Adam(G.parameters(), lr=rc["train"]["lr_g"], betas=tuple(rc["train"]["betas"]))
+    betas = tuple(rc["train"]["betas"])
+    nets = Nets(G, D, torch.optim.Adam(G.parameters(), lr=rc["train"]["lr_g"], betas=betas),
+                torch.optim.Adam(D.parameters(), lr=rc["train"]["lr_d"], betas=betas))
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device="cpu", real=real)
-    return method, params, G, D, opt_g, ctx, bs
+    return method, nets, params, ctx, bs
 
 
-def _g_update(method, params, G, D, opt_g, ctx, bs) -> float:
+def _g_update(method, nets, params, ctx, bs) -> float:
+    """The training loop's own generator update (``ganrepro.train.g_step``), timed."""
     t = time.perf_counter()
-    z = torch.randn(bs, params["z_dim"], generator=ctx.rng)
-    ctx.z = z
-    loss, _ = method.g_loss(D, G(z), params, ctx)
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_g.step()
+    g_step(method, nets, bs, params, ctx)
     return time.perf_counter() - t
 
 

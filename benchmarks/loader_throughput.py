@@ -4,14 +4,14 @@ Why the prepared format is what it is (issue 3, "choose by measured throughput")
 and batch 64 reads one epoch of
 
 - ``npy-item``: ``images.npy`` memory-mapped, one image per ``__getitem__`` (default collate);
-- ``npy-batch``: the same array, one sorted fancy-indexed read per batch (what ``ganrepro.data.BatchSampler`` does);
+- ``npy-batch``: the same array, one sorted fancy-indexed read per batch (what ``ganrepro.loader.BatchSampler`` does);
 - ``jpeg-zip``: JPEGs read from a zip, decoded, centre-cropped and resized every step (what training straight from
   the source archive would cost).
 
 Synthetic JPEGs of realistic size: 178x218 (CelebA aligned frames) for 64 px, 500x625 (Oxford Flowers-like) for
 256 px, textured with noise (sigma 3) so that their mean file sizes (printed: about 7 KB and 41 KB) are near the
 real ones (roughly archive size / image count: ~7 KB for CelebA's aligned JPEGs, ~40 KB for Oxford Flowers). The .npy
-is written by the real ``ganrepro.data.prepare`` from the same zip. Timing starts after the first batch (worker
+is written by the real ``ganrepro.prepare.prepare`` from the same zip. Timing starts after the first batch (worker
 start-up excluded) and covers the loader only (uint8 batches, no conversion to float).
 
     python benchmarks/loader_throughput.py [--n64 4096] [--n256 1024] [--out benchmarks/results/loader_throughput.json]
@@ -38,7 +38,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")  # read-only memmap views
-from ganrepro.data import preprocess, prepare, synthetic_images  # noqa: E402
+from ganrepro.fixtures import synthetic_images  # noqa: E402
+from ganrepro.prepare import prepare, preprocess  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ganrepro {compare,export-published,train,tables,runs}``."""
+"""Command line: ``python -m ganrepro {compare,describe,export-published,train,tables,runs}``."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_describe(args) -> int:
+    cfg = _cfg(args)
+    from ganrepro.describe import describe
+
+    try:
+        print(describe(cfg, args.experiment, args.method, args.variant, args.seed))
+    except (C.ConfigError, KeyError) as e:
+        raise SystemExit(f"describe: {e}")
+    return 0
+
+
 def cmd_tables(args) -> int:
     for s in T.load_all():
         print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
@@ -100,6 +111,11 @@ def main(argv=None) -> int:
     p.set_defaults(fn=cmd_runs)
     p = sub.add_parser("tables", help="list the table specs")
     p.set_defaults(fn=cmd_tables)
+    p = sub.add_parser("describe", help="print the layers and parameter counts of one run's G and D")
+    for a in ("experiment", "method", "variant"):
+        p.add_argument(a)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=cmd_describe)
     p = sub.add_parser("train", help="train one run outside Snakemake")
     for a in ("experiment", "method", "variant"):
         p.add_argument(a)

@@ -1,18 +1,21 @@
-"""Configuration: load, validate (JSON schema + cross-references), resolve runs.
+"""Configuration: load, validate (JSON schema + cross-references + method parameter names), find the table cells a
+run fills (``cells_of_run``: seeds, sample counts and the planned runs follow from them), and resolve a run's
+settings: training, method and evaluation (``eval_protocol``), paths.
 
-Precedence for a run's settings (later wins): ``*_defaults`` < the method variant's own defaults (method params
-only) < the experiment < the experiment's per-method overrides < the scale (``scales.{scale}``). The scale is last so
-that ``smoke`` shrinks every experiment; a scale only sets what it names.
+Precedence for a run's settings (later wins): ``*_defaults`` < the method's defaults < the method variant's own values
+(method params only) < the experiment < the experiment's per-method overrides < the scale (``scales.{scale}``). The
+scale is last so that ``smoke`` shrinks every experiment; a scale only sets what it names. A run's evaluation settings
+also take the ``protocol:`` sections of the tables that use it (``eval_protocol``).
 """
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import jsonschema
 import yaml
 
 from ganrepro import ROOT, registry
+from ganrepro import tables as T
 
 CONFIG_PATH = ROOT / "config" / "config.yaml"
 SCHEMA_PATH = ROOT / "config" / "schema" / "config.schema.yaml"
@@ -49,7 +52,8 @@ def _key_path(err: jsonschema.ValidationError) -> str:
 
 
 def validate_config(cfg: dict) -> None:
-    """Raise ConfigError naming the key on any schema violation, unknown method, dataset, table or experiment."""
+    """Raise ConfigError naming the key on any schema violation, unknown method, dataset, table or experiment, or a
+    method parameter that no method reads (``_check_method_params``)."""
     schema = load_yaml(SCHEMA_PATH)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
@@ -64,31 +68,57 @@ def validate_config(cfg: dict) -> None:
     for name, exp in cfg["experiments"].items():
         if exp["dataset"] not in cfg["datasets"]:
             raise ConfigError(f"config key 'experiments.{name}.dataset': unknown dataset {exp['dataset']!r}")
-        for m in exp.get("methods", {}):
-            if m not in registry.METHOD_MODULES:
-                # overrides for a method not implemented yet are allowed only if its name is well-formed
-                pass
-    from ganrepro import tables as _tables  # late import: tables imports config
-
-    known = _tables.table_ids()
+    _check_method_params(cfg)
+    known = T.table_ids()
     if cfg.get("tables", "all") != "all":
         for t in cfg["tables"]:
             if t not in known:
                 raise ConfigError(f"config key 'tables': unknown table {t!r}; known: {known}")
-    for spec in _tables.load_all():
-        for cell in spec.cells():
-            if cell.run and cell.run.get("experiment") not in cfg["experiments"]:
-                raise ConfigError(f"table {spec.id}: cell ({cell.row_id}, {cell.col_id}) names experiment "
-                                  f"{cell.run.get('experiment')!r}, which config key 'experiments' does not define")
+    for spec, cell in cells_of_run(cfg, specs=T.load_all()):
+        if cell.run["experiment"] not in cfg["experiments"]:
+            raise ConfigError(f"table {spec.id}: cell ({cell.row_id}, {cell.col_id}) names experiment "
+                              f"{cell.run['experiment']!r}, which config key 'experiments' does not define")
 
 
-def selected_tables(cfg: dict):
-    from ganrepro import tables as _tables
+def _check_method_params(cfg: dict) -> None:
+    """A misspelt method parameter would silently fall back to its default: reject every key of ``method_defaults``,
+    ``scales.*.method`` and ``experiments.*.method`` that no registered method reads, and every key of
+    ``experiments.*.methods.<M>.method`` that method M does not read (M not registered yet: not checked)."""
+    read_by_any = set().union(*(registry.get(m).param_names() for m in registry.registered()))
+    sections = [("method_defaults", cfg.get("method_defaults"))]
+    sections += [(f"scales.{s}.method", sc.get("method")) for s, sc in cfg["scales"].items()]
+    sections += [(f"experiments.{e}.method", exp.get("method")) for e, exp in cfg["experiments"].items()]
+    for where, params in sections:
+        for key in params or {}:
+            if key not in read_by_any:
+                raise ConfigError(f"config key '{where}.{key}': no registered method reads parameter {key!r}")
+    for e, exp in cfg["experiments"].items():
+        for m, per_method in (exp.get("methods") or {}).items():
+            if m not in registry.METHOD_MODULES:
+                continue
+            names = registry.get(m).param_names()
+            for key in per_method.get("method") or {}:
+                if key not in names:
+                    raise ConfigError(f"config key 'experiments.{e}.methods.{m}.method.{key}': method {m!r} does "
+                                      f"not read parameter {key!r}; it reads {sorted(names)}")
 
-    specs = _tables.load_all()
+
+def selected_tables(cfg: dict) -> list[T.TableSpec]:
+    specs = T.load_all()
     if cfg.get("tables", "all") == "all":
         return specs
     return [s for s in specs if s.id in cfg["tables"]]
+
+
+def cells_of_run(cfg: dict, experiment: str | None = None, method: str | None = None, variant: str | None = None,
+                 specs: list[T.TableSpec] | None = None):
+    """``(spec, cell)`` for every cell with a run whose experiment, method and variant match those given (None
+    matches any), in ``specs`` (default: the config's selected tables), in table and cell order."""
+    wanted = {"experiment": experiment, "method": method, "variant": variant}
+    for spec in selected_tables(cfg) if specs is None else specs:
+        for cell in spec.cells():
+            if cell.run and all(v is None or cell.run[k] == v for k, v in wanted.items()):
+                yield spec, cell
 
 
 def scale_cfg(cfg: dict) -> dict:
@@ -111,11 +141,8 @@ def cell_seeds(cfg: dict, run: dict) -> list[int]:
 def run_seeds(cfg: dict, experiment: str, method: str, variant: str) -> list[int]:
     """Seeds the selected tables need for one (experiment, method, variant): the union over its cells."""
     out = set()
-    for spec in selected_tables(cfg):
-        for cell in spec.cells():
-            r = cell.run
-            if r and (r["experiment"], r["method"], r["variant"]) == (experiment, method, variant):
-                out.update(cell_seeds(cfg, r))
+    for _, cell in cells_of_run(cfg, experiment, method, variant):
+        out.update(cell_seeds(cfg, cell.run))
     return sorted(out)
 
 
@@ -147,13 +174,89 @@ def run_dir(cfg: dict, experiment: str, method: str, variant: str, seed: int) ->
     return f"{paths(cfg)['results']}/runs/{experiment}/{method}/{variant}/seed{seed}"
 
 
-def eval_settings(cfg: dict, experiment: str) -> dict:
+# ------------------------------------------------------------------------------------------- evaluation protocol
+# table protocol key -> eval setting it sets (and the type it must have there)
+PROTOCOL_KEYS = {"fid_mode": str, "is_samples": int, "is_splits": int, "ms_ssim_pairs": int,
+                 "ms_ssim_resolution": int, "kid_subsets": int, "kid_subset_size": int}
+IMAGE_METRICS = ("fid", "kid", "is", "ms_ssim")
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def _eval_layers(cfg: dict, experiment: str, table: dict | None = None) -> dict:
+    """``eval_defaults`` < the experiment's ``eval`` < ``table`` (the tables' protocol keys) < the scale's ``eval``."""
     ev = dict(cfg.get("eval_defaults", {}))
     ev.update(cfg["experiments"][experiment].get("eval", {}))
+    ev.update(table or {})
     ev.update(scale_cfg(cfg).get("eval", {}))
     return ev
 
 
+def fid_samples(spec: T.TableSpec, cfg: dict, experiment: str) -> int:
+    """Generated samples for FID in one table: the table's protocol where the paper states it, else the
+    experiment's."""
+    n = spec.protocol.get("fid_samples")
+    if cfg["scale"] == "smoke" or not isinstance(n, int):
+        return int(_eval_layers(cfg, experiment)["fid_samples"])
+    return n
+
+
+def fid_counts(cfg: dict, experiment: str, method: str, variant: str) -> list[int]:
+    """Generated-sample counts at which the tables ask for this run's FID (protocol), or the experiment default."""
+    default = [int(_eval_layers(cfg, experiment)["fid_samples"])]
+    if cfg["scale"] == "smoke":
+        return default
+    counts = {fid_samples(spec, cfg, experiment) for spec, _ in cells_of_run(cfg, experiment, method, variant)}
+    return sorted(counts) or default
+
+
+def real_count(cfg: dict, experiment: str) -> int | None:
+    """Real images for the FID reference statistics (None = the whole prepared split)."""
+    if cfg["scale"] == "smoke":
+        return None
+    return _eval_layers(cfg, experiment).get("fid_real_samples")
+
+
+def table_protocol(cfg: dict, experiment: str, method: str | None = None, variant: str | None = None) -> dict:
+    """The protocol keys the tables using this run (or, without method, this experiment) set; must agree."""
+    out, source, seen = {}, {}, set()
+    for spec, _ in cells_of_run(cfg, experiment, method, variant):
+        if spec.id in seen:
+            continue
+        seen.add(spec.id)
+        for key, typ in PROTOCOL_KEYS.items():
+            v = spec.protocol.get(key)
+            if not isinstance(v, typ) or isinstance(v, bool):
+                continue
+            if key in out and out[key] != v:
+                raise ProtocolError(f"tables {source[key]} and {spec.id} disagree on protocol.{key} for experiment "
+                                    f"{experiment!r} ({out[key]!r} vs {v!r})")
+            out[key], source[key] = v, spec.id
+    return out
+
+
+def eval_protocol(cfg: dict, experiment: str, method: str | None = None, variant: str | None = None) -> dict:
+    """The evaluation protocol of a run (or, without method, of an experiment): the one source of the settings its
+    evaluation uses (``workflows/scripts/evaluate.py``, image and MoG runs alike) and its config.json records.
+
+    Precedence (later wins): ``eval_defaults`` < the experiment's ``eval`` < the ``protocol:`` sections of the tables
+    whose cells use the run (only ``PROTOCOL_KEYS`` with values of their type; free-text values such as ``unstated``
+    are notes) < the scale's ``eval`` (the smoke scale's small counts and stand-in features always win). Adds
+    ``fid_counts``: every count a table asks for (``fid_counts``) plus ``fid_extra_samples`` (FID is biased by N, so
+    the same run is also shown at e.g. 10k and 50k; the report's ``fid@N`` / ``kid@N`` keys use the table's own
+    count), and ``real_count`` (``real_count``)."""
+    ev = _eval_layers(cfg, experiment, table_protocol(cfg, experiment, method, variant))
+    counts = set(fid_counts(cfg, experiment, method, variant)) if method else {int(ev["fid_samples"])}
+    counts |= {int(n) for n in ev.get("fid_extra_samples") or []}
+    ev["fid_counts"] = sorted(counts)
+    ev["real_count"] = real_count(cfg, experiment)
+    ev.setdefault("metrics", list(IMAGE_METRICS))
+    return ev
+
+
+# ------------------------------------------------------------------------------------------------------ runs
 def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int) -> dict:
     """The complete, self-contained settings of one run (saved as the run's config.json)."""
     if experiment not in cfg["experiments"]:
@@ -166,8 +269,7 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     train.update(per_method.get("train", {}))
     train.update({k: v for k, v in sc.get("train", {}).items()})
     m = registry.get(method)
-    overrides = dict(cfg.get("method_defaults", {}))
-    overrides.update(exp.get("method", {}))
+    overrides = dict(exp.get("method", {}))  # method_defaults are the base: the method's own defaults beat them
     overrides.update(per_method.get("method", {}))
     overrides.update(sc.get("method", {}))
     res = resolution(cfg, experiment)
@@ -175,7 +277,7 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     mog_spec = cfg["datasets"][exp["dataset"]]["mog"] if is_mog(cfg, experiment) else None
     if mog_spec:  # BRC's toy data: vectors, not images
         overrides["data_dim"] = int(mog_spec["dim"])
-    params = m.params(variant, overrides)
+    params = m.params(variant, overrides, base=cfg.get("method_defaults", {}))
     if params.get("latent_is_data"):  # LCGAN's actor works in a latent space of the data's dimension
         params["z_dim"] = params["data_dim"]
     if not train.get("steps") and not train.get("epochs"):
@@ -183,7 +285,7 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     return {"run_id": f"{experiment}/{method}/{variant}/seed{seed}", "experiment": experiment, "paper": exp["paper"],
             "dataset": exp["dataset"], "resolution": res, "method": method, "variant": variant, "seed": seed,
             "scale": cfg["scale"], "device": cfg.get("device", "auto"), "train": train, "method_params": params,
-            "eval": eval_settings(cfg, experiment),
+            "eval": eval_protocol(cfg, experiment, method, variant),
             "data_dir": None if mog_spec else prepared_dir(cfg, exp["dataset"], res),
             **({"mog": mog_spec} if mog_spec else {})}
 
@@ -191,33 +293,11 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
 def planned_runs(cfg: dict) -> list[tuple[str, str, str]]:
     """Unique (experiment, method, variant) that the selected tables need and the config's methods can train."""
     out = set()
-    for spec in selected_tables(cfg):
-        for cell in spec.cells():
-            r = cell.run
-            if r and r["method"] in cfg["methods"] and registry.is_runnable(r["method"], r["variant"]):
-                out.add((r["experiment"], r["method"], r["variant"]))
+    for _, cell in cells_of_run(cfg):
+        r = cell.run
+        if r["method"] in cfg["methods"] and registry.is_runnable(r["method"], r["variant"]):
+            out.add((r["experiment"], r["method"], r["variant"]))
     return sorted(out)
-
-
-def fid_counts(cfg: dict, experiment: str, method: str, variant: str) -> list[int]:
-    """Generated-sample counts at which the tables ask for this run's FID (protocol), or the experiment default."""
-    if cfg["scale"] == "smoke":
-        return [int(eval_settings(cfg, experiment)["fid_samples"])]
-    counts = set()
-    for spec in selected_tables(cfg):
-        for cell in spec.cells():
-            if cell.run and (cell.run["experiment"], cell.run["method"], cell.run["variant"]) == \
-                    (experiment, method, variant):
-                counts.add(spec.fid_samples(cfg, experiment))
-    return sorted(counts) or [int(eval_settings(cfg, experiment)["fid_samples"])]
-
-
-def real_count(cfg: dict, experiment: str) -> int | None:
-    """Real images for the FID reference statistics (None = the whole prepared split)."""
-    ev = eval_settings(cfg, experiment)
-    if cfg["scale"] == "smoke":
-        return None
-    return ev.get("fid_real_samples")
 
 
 def slurm_resources(cfg: dict, gpu: bool) -> dict:

@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ganrepro.data import IntegrityError, file_digest, verify_file
+from ganrepro.integrity import IntegrityError, file_digest, verify_file
 from ganrepro.io import atomic_path, write_json
 
 PROBE_TIMEOUT_S = 5.0

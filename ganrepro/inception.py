@@ -20,9 +20,9 @@ clean-fid's ``clean`` mode resizes outside the network (PIL bicubic) and calls `
 the same file for that.
 
 **Unverified here:** this machine has no network, so the real weights file has never been loaded in this project's
-tests; the calls above are checked with :class:`StandInInception`, a small deterministic module with the same call
-signature. The first full-scale run's ``inception_weights`` job prints the file's sha256 and checks the module's two
-output shapes (2048 and 1008); pin the digest in ``eval_defaults.inception_sha256`` afterwards.
+tests; the calls above are checked with :class:`ganrepro.features.StandInInception`, a small deterministic module
+with the same call signature. The first full-scale run's ``inception_weights`` job prints the file's sha256 and checks
+the module's two output shapes (2048 and 1008); pin the digest in ``eval_defaults.inception_sha256`` afterwards.
 """
 from __future__ import annotations
 
@@ -33,8 +33,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 INCEPTION_FILE = "inception-2015-12-05.pt"
@@ -66,7 +64,7 @@ def fetch_weights(dest, sha256: str | None = None, url: str = INCEPTION_URL, tim
 
     Raises :class:`WeightsUnavailable` at once (no retries inside) when the host cannot be reached.
     """
-    from ganrepro.data import verify_file
+    from ganrepro.integrity import verify_file
     from ganrepro.download import _reachable
     from ganrepro.io import atomic_path
 
@@ -117,35 +115,3 @@ def fid_feature_model(det, mode: str):
     if mode == "clean":  # as cleanfid.inception_torchscript.InceptionV3W(resize_inside=False)
         return lambda x: det.layers.forward((x - 128) / 128).view(x.shape[0], -1)
     raise ValueError(f"mode {mode!r} does not use the TorchScript Inception")
-
-
-class StandInInception(nn.Module):
-    """Deterministic stand-in with the TorchScript Inception's call signature, for tests and the smoke scale.
-
-    ``forward(img, return_features=False, use_fp16=False, no_output_bias=False)``: images (B, 3, H, W) in [0, 255]
-    of any size, resized inside (bilinear, as the real one does to 299) to 32x32; ``return_features`` -> (B, 32)
-    features of fixed random convolutions; otherwise a softmax over ``n_classes`` of a fixed random linear layer
-    (with its bias unless ``no_output_bias``). Numbers made with it are labelled not comparable.
-    """
-
-    def __init__(self, seed: int = 0, n_classes: int = 10, dim: int = 32):
-        super().__init__()
-        from ganrepro.metrics import StandInFeatures
-
-        self.trunk = StandInFeatures(seed)
-        g = torch.Generator().manual_seed(seed + 1)
-        self.fc = nn.Linear(dim, n_classes)
-        with torch.no_grad():
-            self.fc.weight.copy_(torch.randn(self.fc.weight.shape, generator=g) * 4)
-            self.fc.bias.copy_(torch.randn(n_classes, generator=g))
-        self.requires_grad_(False)
-
-    def forward(self, img, return_features: bool = False, use_fp16: bool = False, no_output_bias: bool = False):
-        x = F.interpolate(img.float(), size=(32, 32), mode="bilinear", align_corners=False)
-        feats = self.trunk(x)
-        if return_features:
-            return feats
-        logits = feats @ self.fc.weight.t()
-        if not no_output_bias:
-            logits = logits + self.fc.bias
-        return torch.softmax(logits, dim=1)

@@ -3,8 +3,8 @@
 
 Feature networks: ``inception`` is the TorchScript Inception file clean-fid uses (``ganrepro.inception``, fetched by
 the ``inception_weights`` rule to ``data/weights/``); ``standin`` is a small deterministic random conv net used by
-tests and the smoke pipeline through the same code path (clean-fid's custom feature extractor hook), and every number
-computed with it is labelled "smoke features: not comparable".
+tests and the smoke pipeline through the same code path (clean-fid's custom feature extractor hook; the stand-ins live
+in ``ganrepro.features``), and every number computed with it is labelled "smoke features: not comparable".
 
 Protocols (which counts, which mode) come from ``ganrepro.protocol``; everything used is written to ``metrics.json``
 under ``protocol`` beside the values.
@@ -16,34 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
+
+from ganrepro import inception
+from ganrepro.features import StandInFeatures, StandInInception
 
 CLEANFID_INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
-
-
-class StandInFeatures(nn.Module):
-    """Deterministic stand-in for Inception: fixed random conv layers + global pooling -> 32-d features.
-
-    Takes what clean-fid's feature extractors take: float images (B, 3, H, W) with values in [0, 255].
-    """
-
-    dim = 32
-
-    def __init__(self, seed: int = 0):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.convs = nn.ModuleList([nn.Conv2d(3, 16, 5, 4, 2), nn.Conv2d(16, 32, 3, 2, 1), nn.Conv2d(32, 32, 3, 2, 1)])
-        for c in self.convs:
-            with torch.no_grad():
-                c.weight.copy_(torch.randn(c.weight.shape, generator=g) / (c.weight[0].numel() ** 0.5))
-                c.bias.zero_()
-        self.requires_grad_(False)
-
-    def forward(self, x):
-        x = x / 127.5 - 1.0
-        for c in self.convs:
-            x = torch.tanh(c(x))
-        return x.mean(dim=(2, 3))
 
 
 def feature_extractor(kind: str, mode: str, device: str, weights=None):
@@ -56,8 +33,6 @@ def feature_extractor(kind: str, mode: str, device: str, weights=None):
     if kind == "standin":
         return StandInFeatures().to(device).eval()
     if mode in ("clean", "legacy_tensorflow"):
-        from ganrepro import inception
-
         det = inception.load_detector(weights or inception.weights_path(), device)
         return inception.fid_feature_model(det, mode)
     from cleanfid.features import build_feature_extractor
@@ -173,10 +148,8 @@ def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
 
 def is_detector(kind: str, device: str, weights=None):
     """The network IS calls: the TorchScript Inception, or its stand-in with the same call signature."""
-    from ganrepro import inception
-
     if kind == "standin":
-        return inception.StandInInception().to(device).eval()
+        return StandInInception().to(device).eval()
     return inception.load_detector(weights or inception.weights_path(), device)
 
 
@@ -271,12 +244,29 @@ def image_metrics(G, z_dim: int, device: str, seed: int, ev: dict, counts: list[
     return values, protocol
 
 
+def load_reference(ref_stats) -> dict:
+    """The reference statistics file (``reference_stats``) as arrays, with its ``path``."""
+    with np.load(ref_stats) as z:
+        ref = {k: z[k] for k in z.files}
+    ref["path"] = str(ref_stats)
+    return ref
+
+
+def generator_metrics(G, run_cfg: dict, device: str, cfg_eval: dict, counts: list[int], ref: dict | None,
+                      weights=None) -> tuple[dict, dict]:
+    """The run's metric protocol on one of its generators (final or a snapshot): ``image_metrics`` with the run's
+    latent size and evaluation seed (``seed + 999``). ``evaluate_run`` and ``ganrepro.curves`` both call this."""
+    return image_metrics(G, run_cfg["method_params"]["z_dim"], device, int(run_cfg["seed"]) + 999, cfg_eval,
+                         list(counts), ref, weights)
+
+
 def evaluate_run(run_dir, ref_stats: str, counts: list[int], cfg_eval: dict, scale: str, weights=None) -> dict:
     """metrics.json content for one trained run: every applicable metric (FID and KID at each count in ``counts``,
-    IS, MS-SSIM) with its protocol, wall-clock (training seconds, GPU-hours, device model) and provenance."""
-    from ganrepro import registry
+    IS, MS-SSIM) with its protocol, wall-clock (training seconds, GPU-hours, device model) and provenance.
+    The generator evaluated is the EMA one when the run keeps it (``ganrepro.snapshots.load_generator``)."""
     from ganrepro.env import code_version, hardware, pick_device
     from ganrepro.io import read_json
+    from ganrepro.snapshots import load_generator
 
     run_dir = Path(run_dir)
     train_info = read_json(run_dir / "train.json")
@@ -296,15 +286,8 @@ def evaluate_run(run_dir, ref_stats: str, counts: list[int], cfg_eval: dict, sca
         return {**base, "diverged_at": train_info.get("diverged_at"), "values": values, "comparable": False}
     kind = cfg_eval["features"]
     t0 = time.perf_counter()
-    params = run_cfg["method_params"]
-    G, _ = registry.get(run_cfg["method"]).build(params)
-    G.load_state_dict(torch.load(run_dir / "final.pt", map_location="cpu", weights_only=False)["G"])
-    G = G.to(device).eval()
-    with np.load(ref_stats) as z:
-        ref = {k: z[k] for k in z.files}
-    ref["path"] = str(ref_stats)
-    v, protocol = image_metrics(G, params["z_dim"], device, run_cfg["seed"] + 999, cfg_eval, list(counts), ref,
-                                weights)
+    G, run_cfg = load_generator(run_dir, device)
+    v, protocol = generator_metrics(G, run_cfg, device, cfg_eval, counts, load_reference(ref_stats), weights)
     values.update(v)
     comparable = scale == "full" and kind == "inception"
     return {**base, "values": values, "protocol": protocol, "comparable": comparable,

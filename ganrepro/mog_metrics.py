@@ -80,6 +80,26 @@ def evaluate_samples(samples, spec: dict) -> dict:
             "hq_share": float(h[:k].sum() / len(x))}
 
 
+MOG_PROTOCOL = {"fid": "Fréchet distance of raw coordinates vs exact mixture moments (clean-fid's frechet_distance)",
+                "mode_rule": "nearest centre within 3 sigma; a mode counts with >= 1 such sample",
+                "js": "base 2, K modes + off-mode bin vs uniform over modes"}
+
+
+def generator_metrics(G, run_cfg: dict, n: int) -> tuple[dict, dict]:
+    """Values and protocol of the run's MoG metrics on one of its generators (final or a snapshot): ``n`` samples
+    from the run's fixed test latents (seed + 999), on the CPU. ``evaluate_run`` and ``ganrepro.curves`` call this."""
+    import torch
+
+    n = int(n)
+    z = torch.randn(n, run_cfg["method_params"]["z_dim"],
+                    generator=torch.Generator().manual_seed(int(run_cfg["seed"]) + 999))
+    with torch.no_grad():
+        x = G(z).numpy()
+    m = evaluate_samples(x, run_cfg["mog"])
+    values = {f"fid@{n}": m["fid"], "js": m["js"], "modes": m["modes"], "hq_share": m["hq_share"]}
+    return values, {"mog": {"generated_samples": n, **MOG_PROTOCOL}}
+
+
 def evaluate_run(run_dir, cfg_eval: dict, scale: str) -> dict:
     """metrics.json content for one trained MoG run: FID / JS / modes / HQ share of ``fid_samples`` test samples
     (brc.txt: "sample 512 generated images for testing"), wall-clock (the solver table's T) and the peak graph memory
@@ -87,15 +107,13 @@ def evaluate_run(run_dir, cfg_eval: dict, scale: str) -> dict:
     import csv
     from pathlib import Path
 
-    import torch
-
-    from ganrepro import registry
     from ganrepro.env import code_version, hardware
     from ganrepro.io import read_json
+    from ganrepro.snapshots import load_generator
 
     run_dir = Path(run_dir)
     info, run_cfg = read_json(run_dir / "train.json"), read_json(run_dir / "config.json")
-    spec, n = run_cfg["mog"], int(cfg_eval["fid_samples"])
+    n = int(cfg_eval["fid_samples"])
     values = {"train_seconds": info["train_seconds"], "train_hours": info["train_seconds"] / 3600,
               "gpu_hours": info.get("gpu_hours", 0.0), "solver_time": info["train_seconds"]}
     mem = []
@@ -109,20 +127,11 @@ def evaluate_run(run_dir, cfg_eval: dict, scale: str) -> dict:
             "scale": scale}
     if info["status"] != "finished":
         return {**base, "diverged_at": info.get("diverged_at"), "values": values, "comparable": False}
-    params = run_cfg["method_params"]
-    G, _ = registry.get(run_cfg["method"]).build(params)
-    G.load_state_dict(torch.load(run_dir / "final.pt", map_location="cpu", weights_only=False)["G"])
-    G.eval()
-    z = torch.randn(n, params["z_dim"], generator=torch.Generator().manual_seed(int(run_cfg["seed"]) + 999))
-    with torch.no_grad():
-        x = G(z).numpy()
-    m = evaluate_samples(x, spec)
-    values.update({f"fid@{n}": m["fid"], "js": m["js"], "modes": m["modes"], "hq_share": m["hq_share"]})
-    protocol = {"mog": {"generated_samples": n, "fid": "Fréchet distance of raw coordinates vs exact mixture moments "
-                        "(clean-fid's frechet_distance)", "mode_rule": "nearest centre within 3 sigma; a mode counts "
-                        "with >= 1 such sample", "js": "base 2, K modes + off-mode bin vs uniform over modes",
-                        "solver_time": "training wall-clock seconds", "solver_memory":
-                        "max MB autograd saved while building the generator's hypergradient"}}
+    G, run_cfg = load_generator(run_dir, "cpu")
+    v, protocol = generator_metrics(G, run_cfg, n)
+    values.update(v)
+    protocol["mog"].update({"solver_time": "training wall-clock seconds", "solver_memory":
+                            "max MB autograd saved while building the generator's hypergradient"})
     comparable = scale == "full"
     return {**base, "values": values, "protocol": protocol, "comparable": comparable,
             "label": None if comparable else "smoke scale: not comparable"}

@@ -81,8 +81,9 @@ def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
     import seaborn as sns
     import torch
 
-    from ganrepro import mog, registry
-    from ganrepro.io import atomic_path, read_json
+    from ganrepro import mog
+    from ganrepro.io import atomic_path
+    from ganrepro.snapshots import load_generator
 
     runs = [Path(d) for d in run_dirs if (Path(d) / "final.pt").exists()]
     cols = max(1, min(4, len(runs)))
@@ -91,13 +92,10 @@ def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, d in zip(axes.flat, runs):
-        cfg = read_json(d / "config.json")
-        p = cfg["method_params"]
-        G, _ = registry.get(cfg["method"]).build(p)
-        G.load_state_dict(torch.load(d / "final.pt", map_location="cpu", weights_only=False)["G"])
-        G.eval()
+        G, cfg = load_generator(d, "cpu")
+        z_dim = cfg["method_params"]["z_dim"]
         with torch.no_grad():
-            x = G(torch.randn(n, p["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 999))).numpy()
+            x = G(torch.randn(n, z_dim, generator=torch.Generator().manual_seed(cfg["seed"] + 999))).numpy()
         t = mog.sample(cfg["mog"], n, torch.Generator().manual_seed(0)).numpy()
         ax.set_axis_on()
         sns.scatterplot(x=t[:, 0], y=t[:, 1], s=4, color="0.7", ax=ax, linewidth=0)

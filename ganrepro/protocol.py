@@ -1,63 +1,14 @@
-"""The evaluation protocol of one run: which metrics, at which sample counts, against which reference statistics.
+"""The files a run's evaluation protocol needs: reference statistics and feature-network weights (the evaluate rule's
+inputs).
 
-Precedence (later wins): ``eval_defaults`` < the experiment's ``eval`` < the ``protocol:`` sections of the tables whose
-cells use the run (only the keys below with numeric/enum values; free-text values such as ``unstated`` are notes) <
-the scale's ``eval`` (the smoke scale's small counts and stand-in features always win).
-
-FID is reported at every count a table asks for plus ``fid_extra_samples`` (FID is biased by N, so the same run is
-also shown at e.g. 10k and 50k); the report's ``fid@N`` / ``kid@N`` keys use the table's own count.
+The protocol itself (which metrics, at which sample counts, with which settings) is resolved by
+``ganrepro.config.eval_protocol``, with a run's other settings, so that config.json records what the evaluation uses;
+it is re-exported here with ``table_protocol`` and ``ProtocolError``.
 """
 from __future__ import annotations
 
 from ganrepro import config as C
-
-# table protocol key -> eval setting it sets (and the type it must have there)
-PROTOCOL_KEYS = {"fid_mode": str, "is_samples": int, "is_splits": int, "ms_ssim_pairs": int,
-                 "ms_ssim_resolution": int, "kid_subsets": int, "kid_subset_size": int}
-IMAGE_METRICS = ("fid", "kid", "is", "ms_ssim")
-
-
-class ProtocolError(ValueError):
-    pass
-
-
-def _tables_of(cfg: dict, experiment: str, method: str | None = None, variant: str | None = None):
-    for spec in C.selected_tables(cfg):
-        for cell in spec.cells():
-            r = cell.run
-            if r and r.get("experiment") == experiment and (method is None or (r.get("method"), r.get("variant"))
-                                                            == (method, variant)):
-                yield spec
-                break
-
-
-def table_protocol(cfg: dict, experiment: str, method: str | None = None, variant: str | None = None) -> dict:
-    """The protocol keys the tables using this run (or, without method, this experiment) set; must agree."""
-    out, source = {}, {}
-    for spec in _tables_of(cfg, experiment, method, variant):
-        for key, typ in PROTOCOL_KEYS.items():
-            v = spec.protocol.get(key)
-            if not isinstance(v, typ) or isinstance(v, bool):
-                continue
-            if key in out and out[key] != v:
-                raise ProtocolError(f"tables {source[key]} and {spec.id} disagree on protocol.{key} for experiment "
-                                    f"{experiment!r} ({out[key]!r} vs {v!r})")
-            out[key], source[key] = v, spec.id
-    return out
-
-
-def eval_protocol(cfg: dict, experiment: str, method: str | None = None, variant: str | None = None) -> dict:
-    """Resolved eval settings of a run (see the module docstring), with ``fid_counts`` and ``real_count`` added."""
-    ev = dict(cfg.get("eval_defaults", {}))
-    ev.update(cfg["experiments"][experiment].get("eval", {}))
-    ev.update(table_protocol(cfg, experiment, method, variant))
-    ev.update(C.scale_cfg(cfg).get("eval", {}))
-    counts = set(C.fid_counts(cfg, experiment, method, variant)) if method else {int(ev["fid_samples"])}
-    counts |= {int(n) for n in ev.get("fid_extra_samples") or []}
-    ev["fid_counts"] = sorted(counts)
-    ev["real_count"] = C.real_count(cfg, experiment)
-    ev.setdefault("metrics", list(IMAGE_METRICS))
-    return ev
+from ganrepro.config import ProtocolError, eval_protocol, table_protocol  # noqa: F401  (re-exported)
 
 
 def ref_stats_file(cfg: dict, experiment: str) -> str:

@@ -15,8 +15,9 @@ from pathlib import Path
 from ganrepro import ROOT
 from ganrepro import config as C
 from ganrepro.io import atomic_path, write_text
-from ganrepro.report import _pub, _rep, claim_summary, evaluate_claims, evaluate_table
+from ganrepro.report import _pub, _rep
 from ganrepro.tables import TableSpec, get_spec
+from ganrepro.verdicts import claim_summary, evaluate_claims, evaluate_table
 
 RUN_FILES = ("metrics.json", "train.json", "log.csv")
 
@@ -80,12 +81,10 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
         _copy(fig, dest / "plots" / fig.name)
         written.append(dest / "plots" / fig.name)
     runs = set()
-    for spec in tables:
-        for cell in spec.cells():
-            r = cell.run
-            if r and r["method"] in cfg["methods"]:
-                for seed in C.cell_seeds(cfg, r):
-                    runs.add((r["experiment"], r["method"], r["variant"], seed))
+    for _, cell in C.cells_of_run(cfg, specs=tables):
+        r = cell.run
+        if r["method"] in cfg["methods"]:
+            runs.update((r["experiment"], r["method"], r["variant"], seed) for seed in C.cell_seeds(cfg, r))
     results = Path(C.paths(cfg)["results"])
     n_runs = 0
     trained_at = {}

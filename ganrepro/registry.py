@@ -29,6 +29,9 @@ class Method:
 
     build(params) -> (G, D); d_loss(D, real, fake, params, ctx) -> (loss, stats);
     g_loss(D, fake, params, ctx) -> (loss, stats); optional after_d_step(D, params) (e.g. WGAN's weight clipping).
+    ``stats`` map names declared in ``log_keys`` to detached device tensors (or host numbers): the loop reads them
+    to the host once per log interval, so a loss function must not call ``.item()`` / ``float()`` on a tensor.
+    ``ctx.state`` is the method's own running state (tensors / numbers), checkpointed with the run.
     The generator loss may be a surrogate whose gradient is the method's update rule (BRC). ``params`` is the resolved run config's ``method`` section
     (variant defaults updated by config overrides); ``ctx`` carries the run's random generator, device, and the
     latest real batch and latent batch (``ctx.real``, ``ctx.z``).
@@ -42,15 +45,42 @@ class Method:
     variants: dict[str, dict] = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
     after_d_step: Callable | None = None
+    extra_params: frozenset = frozenset()   # parameters the method reads that no default or variant sets
+    # the statistics its losses report: {name: reduction over a log interval ("mean", "max" or "last")}, or a
+    # function of the params giving that dict; they become log.csv's columns (an undeclared one is an error)
+    log_keys: dict | Callable = field(default_factory=dict)
 
-    def params(self, variant: str, overrides: dict | None = None) -> dict:
+    def stat_keys(self, params: dict) -> dict[str, str]:
+        keys = self.log_keys(params) if callable(self.log_keys) else dict(self.log_keys)
+        bad = {k: r for k, r in keys.items() if r not in REDUCTIONS}
+        if bad:
+            raise ValueError(f"method {self.name!r}: log key reductions must be one of {REDUCTIONS}, got {bad}")
+        return keys
+
+    def param_names(self) -> set[str]:
+        """Every method parameter this method reads: the shared ones (``COMMON_PARAMS``: latent, widths, resolution,
+        network options), its defaults', its variants' and its declared ``extra_params``. A config override outside
+        this set is a typo (``ganrepro.config`` rejects it before any job starts)."""
+        names = set(COMMON_PARAMS) | set(self.defaults) | set(self.extra_params)
+        for v in self.variants.values():
+            names |= set(v)
+        return names
+
+    def params(self, variant: str, overrides: dict | None = None, base: dict | None = None) -> dict:
+        """Resolved parameters: ``base`` (config ``method_defaults``) < the method's defaults < the variant's own
+        values < ``overrides`` (experiment, per-method and scale settings, in that order, merged by the caller)."""
         if variant not in self.variants:
             raise KeyError(f"method {self.name!r} has no variant {variant!r}; known: {sorted(self.variants)}")
-        p = dict(self.defaults)
+        p = dict(base or {})
+        p.update(self.defaults)
         p.update(self.variants[variant])
         p.update(overrides or {})
         return p
 
+
+REDUCTIONS = ("mean", "max", "last")
+# Parameters every network-building method may read (set by the config, the scale or the resolver).
+COMMON_PARAMS = ("z_dim", "g_width", "d_width", "resolution", "data_dim", "n_critic")
 
 _CACHE: dict[str, Method] = {}
 

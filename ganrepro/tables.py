@@ -1,4 +1,6 @@
-"""Paper tables as declarative specs (config/tables/*.yaml): loading, validation, cells, verdicts.
+"""Paper tables as declarative specs (config/tables/*.yaml): loading, validation, cells, claims, published values;
+the metrics' directions and verdict tolerances (the verdicts themselves: ``ganrepro.verdicts``). No config import:
+what a spec means for a given config (its runs' seeds, sample counts) is ``ganrepro.config``'s.
 
 A spec lists rows and columns; each cell's run is ``column.run`` updated by ``row.run`` updated by the cell's own
 override, its metric the cell's, row's or column's. Published values are strings exactly as printed in the paper.
@@ -104,15 +106,6 @@ class TableSpec:
 
     def tol(self, metric: str) -> dict:
         return self.tolerance.get(metric) or METRICS[metric]["tol"]
-
-    def fid_samples(self, cfg: dict, experiment: str) -> int:
-        """Generated samples for FID: the table's protocol where the paper states it, else the experiment's."""
-        from ganrepro.config import eval_settings
-
-        n = self.protocol.get("fid_samples")
-        if cfg["scale"] == "smoke" or not isinstance(n, int):
-            return int(eval_settings(cfg, experiment)["fid_samples"])
-        return n
 
     @property
     def report_stem(self) -> str:

@@ -1,42 +1,59 @@
-"""The one training loop shared by every image GAN of the suite.
+"""The one training loop shared by every GAN of the suite.
 
 Method-specific parts (networks, discriminator and generator losses) come from ``ganrepro.registry``. The loop
-seeds everything, checkpoints atomically every ``ckpt_every`` steps and at the end, resumes from the newest
-checkpoint after a kill (same final weights as an uninterrupted run on CPU), and stops on a non-finite loss,
-recording the run as ``diverged`` with the step (the job still succeeds, so tables render).
+seeds everything, checkpoints atomically every ``ckpt_every`` steps and at the end (weights, optimisers, samplers,
+RNGs, the method's ``ctx.state``, the generator EMA), resumes from the newest checkpoint after a kill (same final
+weights as an uninterrupted run on CPU), and records a run whose loss became non-finite as ``diverged``, with the
+step it happened at (the job still succeeds, so tables render).
 
-One step = ``n_critic`` discriminator updates followed by one generator update.
+One step (``train_step``) = ``n_critic`` discriminator updates (``d_step``) followed by one generator update
+(``g_step``). Losses and statistics stay device tensors: ``_IntervalStats`` accumulates them and reads them to the
+host once per ``log_every`` steps (a log row holds the interval's mean, max or last value per the method's
+``log_keys``), and divergence is detected on the device (the first step with a non-finite loss) and checked at each
+log and checkpoint step, so the loop makes no host synchronisation between log steps.
+
+Options in the run's ``train`` section: ``ema_decay`` (an exponential moving average of G's weights, sampled and
+evaluated instead of G when set; ``ema_start``: the step before which the average just copies G) and
+``eval_points`` (steps at which a generator snapshot is kept for metrics over training, ``ganrepro.snapshots``).
 """
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
 import random
-import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-from ganrepro import registry
-from ganrepro.data import BatchSampler, load_prepared
+from ganrepro import registry, snapshots
 from ganrepro.env import code_version, hardware, pick_device
 from ganrepro.io import atomic_path, write_json
 
 
 @dataclass
 class Context:
-    """What a method's loss functions may use beside the networks: the run's RNG (checkpointed) and device."""
+    """What a method's loss functions may use beside the networks.
+
+    ``rng``: the run's generator (checkpointed); ``step``: generator steps done before this one; ``epoch``: passes
+    over the data completed (0 for the on-the-fly mixtures); ``state``: the method's own running state (tensors or
+    numbers, e.g. a calibration buffer), saved in every checkpoint and restored on resume; ``real`` / ``z``: the
+    last real batch the discriminator saw and the latent batch of the current generator step (BRC, ProxGAN, LCGAN).
+    """
 
     rng: torch.Generator
     device: str
     step: int = 0
-    real: torch.Tensor | None = None  # the last real batch the discriminator saw (BRC, ProxGAN)
-    z: torch.Tensor | None = None     # the latent batch of the current generator step (LCGAN)
+    epoch: int = 0
+    state: dict = field(default_factory=dict)
+    real: torch.Tensor | None = None
+    z: torch.Tensor | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -71,29 +88,146 @@ def _total_steps(tcfg: dict, n_images: int) -> int:
     return int(math.ceil(tcfg["epochs"] * per_epoch / tcfg.get("n_critic", 1)))
 
 
-class _Log:
-    """Step log CSV; on resume, rows after the checkpoint's step are dropped so the log matches the weights."""
+# ------------------------------------------------------------------------------------------------ one step
+@dataclass
+class Nets:
+    """The networks and optimisers of a run; ``G_ema`` is the EMA generator (None when ``ema_decay`` is unset)."""
 
-    def __init__(self, path: Path, resume_step: int):
-        self.path, self.writer, self.file, self.fields = path, None, None, None
+    G: torch.nn.Module
+    D: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    G_ema: torch.nn.Module | None = None
+    ema_decay: float = 0.0
+    ema_start: int = 0
+
+
+def d_step(method: registry.Method, nets: Nets, real: torch.Tensor, params: dict, ctx: Context):
+    """One discriminator update on ``real`` and a fresh fake batch; returns (loss, stats) as device tensors."""
+    z = torch.randn(real.shape[0], params["z_dim"], generator=ctx.rng).to(ctx.device)
+    with torch.no_grad():
+        fake = nets.G(z)
+    d_loss, d_stats = method.d_loss(nets.D, real, fake, params, ctx)
+    nets.opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    nets.opt_d.step()
+    if method.after_d_step is not None:
+        method.after_d_step(nets.D, params)
+    return d_loss, d_stats
+
+
+def g_step(method: registry.Method, nets: Nets, batch_size: int, params: dict, ctx: Context):
+    """One generator update (the method's generator loss or update-rule surrogate), then the EMA update."""
+    z = torch.randn(batch_size, params["z_dim"], generator=ctx.rng).to(ctx.device)
+    ctx.z = z
+    g_loss, g_stats = method.g_loss(nets.D, nets.G(z), params, ctx)
+    nets.opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    nets.opt_g.step()
+    if nets.G_ema is not None:
+        update_ema(nets.G_ema, nets.G, 0.0 if ctx.step < nets.ema_start else nets.ema_decay)
+    return g_loss, g_stats
+
+
+def train_step(method: registry.Method, nets: Nets, next_real: Callable[[], torch.Tensor], params: dict,
+               ctx: Context) -> dict:
+    """``n_critic`` discriminator updates, then one generator update. Returns the step's statistics as device
+    tensors: ``d_loss`` (the last critic update's), ``g_loss`` and the method's own (the last critic update's
+    discriminator statistics, the generator update's)."""
+    for _ in range(int(params.get("n_critic", 1))):
+        real = next_real()
+        d_loss, d_stats = d_step(method, nets, real, params, ctx)
+    ctx.real = real
+    g_loss, g_stats = g_step(method, nets, real.shape[0], params, ctx)
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **d_stats, **g_stats}
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BatchNorm statistics, spectral-norm
+    vectors) are copied. ``decay`` 0 copies the model."""
+    e, m = [p for p in ema.parameters()], [p for p in model.parameters()]
+    if decay == 0.0:
+        torch._foreach_copy_(e, m)
+    else:
+        torch._foreach_lerp_(e, m, 1.0 - decay)
+    for be, bm in zip(ema.buffers(), model.buffers()):
+        be.copy_(bm)
+
+
+# ------------------------------------------------------------------------------------------------ logging
+class _IntervalStats:
+    """Device-side accumulation of one log interval's statistics, read to the host in one transfer.
+
+    ``keys``: the column name -> reduction ("mean", "max", "last") of every statistic; a step that reports an
+    undeclared key, or an interval in which a declared key was never reported, is an error naming the key.
+    """
+
+    def __init__(self, keys: dict[str, str], owner: str):
+        self.keys, self.owner = keys, owner
+        self.reset()
+
+    def reset(self) -> None:
+        self.acc: dict[str, object] = {}
+        self.count: dict[str, int] = {}
+
+    def add(self, stats: dict) -> None:
+        for k, v in stats.items():
+            red = self.keys.get(k)
+            if red is None:
+                raise KeyError(f"{self.owner} reported statistic {k!r}, which its log_keys do not declare "
+                               f"(declared: {sorted(self.keys)})")
+            if isinstance(v, torch.Tensor):
+                v = v.detach().float().reshape(())
+            prev = self.acc.get(k)
+            if prev is None or red == "last":
+                self.acc[k] = v
+            elif red == "mean":
+                self.acc[k] = prev + v
+            else:
+                self.acc[k] = torch.maximum(prev, v) if isinstance(v, torch.Tensor) else max(prev, v)
+            self.count[k] = self.count.get(k, 0) + 1
+
+    def read(self) -> dict[str, float]:
+        """The interval's values on the host (one device-to-host copy), then a fresh interval."""
+        missing = [k for k in self.keys if k not in self.acc]
+        if missing:
+            raise KeyError(f"{self.owner} declared statistic(s) {missing} in log_keys but did not report them")
+        names = list(self.keys)
+        tensors = [k for k in names if isinstance(self.acc[k], torch.Tensor)]
+        values = dict(zip(tensors, torch.stack([self.acc[k] for k in tensors]).cpu().tolist())) if tensors else {}
+        out = {}
+        for k in names:
+            v = values[k] if k in values else float(self.acc[k])
+            out[k] = v / self.count[k] if self.keys[k] == "mean" else v
+        self.reset()
+        return out
+
+
+class _Log:
+    """Step log CSV with the columns fixed up front; on resume, rows after the checkpoint's step are dropped so
+    the log matches the weights (a log from older code with other columns is rewritten to these columns)."""
+
+    def __init__(self, path: Path, resume_step: int, fields: list[str]):
+        self.path, self.fields, self.file, self.writer = path, fields, None, None
         if path.exists():
             with open(path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
             if rows:
-                self.fields = list(rows[0].keys())
                 with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-                    w = csv.DictWriter(f, self.fields)
+                    w = csv.DictWriter(f, self.fields, extrasaction="ignore")
                     w.writeheader()
                     w.writerows(rows)
             else:
                 path.unlink()
 
     def write(self, row: dict) -> None:
+        if set(row) != set(self.fields):
+            raise KeyError(f"log row keys {sorted(set(row) ^ set(self.fields))} differ from the log's columns")
         if self.file is None:
             new = not self.path.exists()
-            self.fields = self.fields or list(row.keys())
             self.file = open(self.path, "a", newline="")
-            self.writer = csv.DictWriter(self.file, self.fields, extrasaction="ignore")
+            self.writer = csv.DictWriter(self.file, self.fields)
             if new:
                 self.writer.writeheader()
         self.writer.writerow(row)
@@ -108,20 +242,29 @@ class _Log:
             self.file.close()
 
 
-def train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
-    """Train one run (see ``_train``); the process's torch thread count is restored afterwards (MoG runs use one)."""
+MONITOR_KEYS = ("test_fid", "test_js", "test_modes")
+
+
+# ------------------------------------------------------------------------------------------------ the loop
+def train(run_cfg: dict, run_dir, on_step: Callable[[int], bool] | None = None) -> dict:
+    """Train one run (see ``_train``); the process's torch thread count is restored afterwards (MoG runs use one).
+
+    ``on_step(step)`` is called after every completed step (after its checkpoint, if any); returning True stops the
+    run there as if the process had been killed (``{"status": "interrupted"}``, no final files). Tests use it to
+    simulate preemption; production runs pass nothing.
+    """
     threads = torch.get_num_threads()
     try:
-        return _train(run_cfg, run_dir, stop_after)
+        return _train(run_cfg, run_dir, on_step)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
+def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     """Train one run. ``run_cfg`` is the resolved run config (see ``ganrepro.config.resolve_run``).
 
-    Writes ``run_dir/{config.json, log.csv, ckpt/step*.pt, final.pt, samples.png, train.json}``; ``train.json``
-    is written last. ``stop_after`` ends the process-equivalent early (tests use it to simulate a kill).
+    Writes ``run_dir/{config.json, log.csv, ckpt/step*.pt, snapshots/step*.pt, final.pt, samples.png, train.json}``;
+    ``train.json`` is written last.
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "ckpt"
@@ -134,6 +277,8 @@ def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
 
     mog_spec = run_cfg.get("mog")
     if mog_spec is None:
+        from ganrepro.loader import BatchSampler, load_prepared
+
         images = load_prepared(run_cfg["data_dir"])
         if images.shape[1] != params["resolution"]:
             raise ValueError(f"prepared data is {images.shape[1]} px but the run asks for {params['resolution']} px")
@@ -141,39 +286,58 @@ def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
     G, D = method.build(params)
     G, D = G.to(device), D.to(device)
     betas = tuple(tcfg["betas"])
-    opt_g = torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas)
+    nets = Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas),
+                torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas))
+    if tcfg.get("ema_decay") is not None:
+        nets.G_ema = copy.deepcopy(G).requires_grad_(False)
+        nets.ema_decay, nets.ema_start = float(tcfg["ema_decay"]), int(tcfg.get("ema_start") or 0)
+    bs = tcfg["batch_size"]
     if mog_spec is None:
-        sampler = BatchSampler(images, tcfg["batch_size"], seed)
+        sampler = BatchSampler(images, bs, seed)
     else:  # BRC's toy mixtures: sampled on the fly (ganrepro.mog); tiny MLPs run fastest on one thread
         from ganrepro.mog import MoGSampler
 
         torch.set_num_threads(1)
 
-        sampler = MoGSampler(mog_spec, tcfg["batch_size"], seed)
+        sampler = MoGSampler(mog_spec, bs, seed)
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device=device)
     n_critic = int(params.get("n_critic", 1))
     total = _total_steps({**tcfg, "n_critic": n_critic}, 0 if mog_spec else len(images))
+    steps_per_epoch = None if mog_spec else len(images) / (bs * n_critic)
+    eval_at = set(snapshots.eval_steps(tcfg, total, steps_per_epoch))
     monitor = _mog_monitor(mog_spec, params, device, seed, int(tcfg.get("monitor_every") or 0)) if mog_spec else None
 
     step, train_seconds = 0, 0.0
     state, path = _load_newest(ckpt_dir, device)
     if state is not None:
         G.load_state_dict(state["G"]); D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"]); opt_d.load_state_dict(state["opt_d"])
+        nets.opt_g.load_state_dict(state["opt_g"]); nets.opt_d.load_state_dict(state["opt_d"])
         sampler.load_state_dict(state["sampler"]); ctx.rng.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         if device.startswith("cuda") and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if nets.G_ema is not None:
+            nets.G_ema.load_state_dict(state["G_ema"])
+        ctx.state = state.get("method_state", {})
         step, train_seconds = state["step"], state["train_seconds"]
         print(f"[train] resumed from {path.name} at step {step}/{total}", file=sys.stderr)
-    log = _Log(run_dir / "log.csv", step)
+    else:  # a fresh start: snapshots of an earlier attempt (maybe another schedule) must not join this run's curve
+        for old in snapshots.list_snapshots(run_dir):
+            old.unlink()
+    stat_keys = {"d_loss": "mean", "g_loss": "mean", **method.stat_keys(params)}
+    stats = _IntervalStats(stat_keys, f"method {method.name!r}")
+    log = _Log(run_dir / "log.csv", step, ["step", "wall_seconds", *stat_keys, *(MONITOR_KEYS if monitor else ())])
 
     def snapshot() -> dict:
-        return {"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "sampler": sampler.state_dict(), "rng": ctx.rng.get_state(), "torch_rng": torch.get_rng_state(),
+        return {"G": G.state_dict(), "D": D.state_dict(), "opt_g": nets.opt_g.state_dict(),
+                "opt_d": nets.opt_d.state_dict(), "sampler": sampler.state_dict(), "rng": ctx.rng.get_state(),
+                "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if device.startswith("cuda") else None,
+                "G_ema": None if nets.G_ema is None else nets.G_ema.state_dict(), "method_state": ctx.state,
                 "step": step, "train_seconds": train_seconds, "total_steps": total}
+
+    def next_real():
+        return sampler.next().to(device, non_blocking=True)
 
     ckpt_every, log_every = int(tcfg["ckpt_every"]), int(tcfg.get("log_every", 10))
     interactive = sys.stderr.isatty() and not os.environ.get("SLURM_JOB_ID")
@@ -182,59 +346,53 @@ def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=step, desc=run_cfg["run_id"], dynamic_ncols=True)
-    z_dim, bs = params["z_dim"], tcfg["batch_size"]
-    kill_at = int(os.environ["GANREPRO_TEST_KILL_AT_STEP"]) if os.environ.get("GANREPRO_TEST_KILL_AT_STEP") else None
     status, diverged_at = "finished", None
+    # divergence on the device: the first step whose losses are not finite (0: none yet); no host sync per step
+    step_dev = torch.tensor(step, device=device)
+    bad_at = torch.zeros((), dtype=step_dev.dtype, device=device)
     G.train(); D.train()
     t0 = time.perf_counter()
     while step < total:
-        ctx.step = step
-        for _ in range(n_critic):
-            real = sampler.next().to(device, non_blocking=True)
-            z = torch.randn(bs, z_dim, generator=ctx.rng).to(device)
-            with torch.no_grad():
-                fake = G(z)
-            d_loss, d_stats = method.d_loss(D, real, fake, params, ctx)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            if method.after_d_step is not None:
-                method.after_d_step(D, params)
-        z = torch.randn(bs, z_dim, generator=ctx.rng).to(device)
-        ctx.real, ctx.z = real, z
-        g_loss, g_stats = method.g_loss(D, G(z), params, ctx)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
+        ctx.step, ctx.epoch = step, int(getattr(sampler, "epoch", 0))
+        s = train_step(method, nets, next_real, params, ctx)
         step += 1
-        d_val, g_val = d_loss.item(), g_loss.item()
-        if not (math.isfinite(d_val) and math.isfinite(g_val)):
-            status, diverged_at = "diverged", step
-            print(f"[train] non-finite loss at step {step} (d={d_val}, g={g_val}): run diverged", file=sys.stderr)
-            break
-        if step % log_every == 0 or step == total:
+        step_dev += 1
+        finite = torch.isfinite(s["d_loss"]) & torch.isfinite(s["g_loss"])
+        bad_at = torch.where((bad_at == 0) & ~finite, step_dev, bad_at)
+        stats.add(s)
+        is_log, is_ckpt = step % log_every == 0 or step == total, step % ckpt_every == 0 or step == total
+        if is_log or is_ckpt or step in eval_at:
+            first_bad = int(bad_at)  # the host reads the device: once per log / checkpoint / snapshot step
+            if first_bad:
+                status, diverged_at = "diverged", first_bad
+                print(f"[train] non-finite loss at step {first_bad}: run diverged", file=sys.stderr)
+                break
+        if is_log:
+            row = {"step": step, **stats.read()}
             now = time.perf_counter()
-            row = {"step": step, "wall_seconds": round(train_seconds + now - t0, 3), "d_loss": d_val, "g_loss": g_val,
-                   **d_stats, **g_stats}
+            row["wall_seconds"] = round(train_seconds + now - t0, 3)
             if monitor is not None:  # MoG curves (brc.txt Fig. 2): metrics on the test samples, outside the clock
                 row.update(monitor(G, step))
                 t0 += time.perf_counter() - now
             log.write(row)
             if bar is None:
-                print(f"[train] {run_cfg['run_id']} step {step}/{total} d={d_val:.4f} g={g_val:.4f}", file=sys.stderr,
-                      flush=True)
+                print(f"[train] {run_cfg['run_id']} step {step}/{total} d={row['d_loss']:.4f} g={row['g_loss']:.4f}",
+                      file=sys.stderr, flush=True)
         if bar is not None:
             bar.update(1)
-        if step % ckpt_every == 0 or step == total:
+        if step in eval_at:  # a generator snapshot for metrics over training (kept), outside the clock
+            now = time.perf_counter()
+            snapshots.save(run_dir, step=step, epoch=_epochs_done(sampler, mog_spec), G=G, G_ema=nets.G_ema,
+                           train_seconds=train_seconds + now - t0)
+            t0 += time.perf_counter() - now
+        if is_ckpt:
             train_seconds += time.perf_counter() - t0
             log.flush()
             _save(ckpt_dir / f"step{step:08d}.pt", snapshot())
             for old in _checkpoints(ckpt_dir)[:-2]:
                 old.unlink()
             t0 = time.perf_counter()
-        if kill_at is not None and step == kill_at:  # test hook: die like a preempted job, no clean-up
-            os.kill(os.getpid(), signal.SIGKILL)
-        if stop_after is not None and step >= stop_after and step < total:
+        if on_step is not None and on_step(step) and step < total:
             log.close()
             return {"status": "interrupted", "step": step}
     train_seconds += time.perf_counter() - t0
@@ -243,16 +401,25 @@ def _train(run_cfg: dict, run_dir, stop_after: int | None = None) -> dict:
         bar.close()
 
     if status == "finished":
-        _save(run_dir / "final.pt", {"G": G.state_dict(), "D": D.state_dict(), "step": step,
-                                     "method_params": params})
+        final = {"G": G.state_dict(), "D": D.state_dict(), "step": step, "method_params": params}
+        if nets.G_ema is not None:
+            final["G_ema"] = nets.G_ema.state_dict()
+        _save(run_dir / "final.pt", final)
         if mog_spec is None:
-            _save_samples(G, run_dir / "samples.png", z_dim, device, seed)
+            _save_samples(nets.G_ema or G, run_dir / "samples.png", params["z_dim"], device, seed)
     result = {"status": status, "step": step, "total_steps": total, "diverged_at": diverged_at,
               "train_seconds": round(train_seconds, 3), "gpu_hours": round(train_seconds / 3600 * (
                   1 if device.startswith("cuda") else 0), 6),
               "hardware": hardware(device), "code": code_version(), "run_id": run_cfg["run_id"]}
     write_json(run_dir / "train.json", result)
     return result
+
+
+def _epochs_done(sampler, mog_spec) -> float | None:
+    """Passes over the data so far (fractional); None for the on-the-fly mixtures."""
+    if mog_spec is not None:
+        return None
+    return sampler.epoch + sampler.pos / len(sampler.perm)
 
 
 def _mog_monitor(spec: dict, params: dict, device: str, seed: int, every: int):

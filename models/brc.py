@@ -91,7 +91,7 @@ def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inne
     if solver == "iga":
         fv, Fv = f(phi), F(phi)
         kappa = implicit_gradient_coefficient(_grad(fv, phi), _grad(Fv, phi), damping).detach()
-        info.update(F=Fv.detach(), kappa=float(kappa))
+        info.update(F=Fv.detach(), kappa=kappa)  # a device tensor: read by the loop at its log steps
         return _with_value(Fv - kappa * fv, Fv), info
     if solver in ("exact", "cg", "neumann"):
         Fv = F(phi)
@@ -145,20 +145,23 @@ def _solve_dense(g_graph, phi, b, damping):
 
 
 def _conjugate_gradient(A, b, steps: int):
-    """Solve A x = b (A symmetric positive definite, given as a function v -> A v) by ``steps`` CG iterations."""
+    """Solve A x = b (A symmetric positive definite, given as a function v -> A v) by ``steps`` CG iterations.
+
+    Once the residual is below 1e-30 (converged) the remaining iterations leave x unchanged: a device-side guard
+    (``torch.where``) instead of a ``break``, which would read the residual to the host every iteration."""
     x = [torch.zeros_like(t) for t in b]
     r = [t.clone() for t in b]
     p = [t.clone() for t in b]
     rr = _dot(r, r)
+    zero = torch.zeros((), dtype=rr.dtype, device=rr.device)
     for _ in range(steps):
-        if rr <= 1e-30:
-            break
+        live = rr > 1e-30
         Ap = A(p)
-        alpha = rr / _dot(p, Ap)
+        alpha = torch.where(live, rr / _dot(p, Ap), zero)
         x = [xi + alpha * pi for xi, pi in zip(x, p)]
         r = [ri - alpha * api for ri, api in zip(r, Ap)]
         rr_new = _dot(r, r)
-        p = [ri + (rr_new / rr) * pi for ri, pi in zip(r, p)]
+        p = [ri + torch.where(live, rr_new / rr, zero) * pi for ri, pi in zip(r, p)]
         rr = rr_new
     return x
 
@@ -234,20 +237,36 @@ def brc_g_loss(base_d_loss, base_g_loss):
         def f(ph):
             return -base_d_loss(functional_discriminator(D, names, ph), ctx.real, fake, p, ctx)[0]
 
-        def F(ph):
-            return base_g_loss(functional_discriminator(D, names, ph), fake, p, ctx)[0]
+        base_stats = {}
+
+        def F(ph):  # the wrapped generator loss; its statistics (e.g. LCGAN's distance) from the last evaluation
+            loss, st = base_g_loss(functional_discriminator(D, names, ph), fake, p, ctx)
+            base_stats.update({k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in st.items()})
+            return loss
 
         with saved_tensor_meter() as meter:
             surrogate, info = best_response_surrogate(
                 f, F, phi, solver=p.get("brc_solver", "iga"), steps=int(p.get("brc_steps", 5)),
                 inner_lr=float(p.get("brc_inner_lr", 0.01)), damping=float(p.get("brc_damping", 1e-8)),
                 neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)))
-        stats = {"hypergrad_graph_mb": round(meter.bytes / 2**20, 4)}
+        stats = {**base_stats, "hypergrad_graph_mb": round(meter.bytes / 2**20, 4)}
         if "kappa" in info:
             stats["brc_kappa"] = info["kappa"]
         return surrogate, stats
 
     return g_loss
+
+
+BRC_PARAMS = frozenset({"brc", "brc_solver", "brc_steps", "brc_inner_lr", "brc_damping", "brc_neumann_alpha"})
+
+
+def brc_log_keys(p: dict) -> dict:
+    """Statistics ``brc_g_loss`` reports: the hypergradient graph size (max over a log interval) and, for IGA,
+    Eq. 9's kappa (mean over the interval)."""
+    keys = {"hypergrad_graph_mb": "max"}
+    if p.get("brc_solver", "iga") == "iga":
+        keys["brc_kappa"] = "mean"
+    return keys
 
 
 def with_brc(method, brc_variants: dict[str, tuple[str, dict]]):
@@ -265,4 +284,11 @@ def with_brc(method, brc_variants: dict[str, tuple[str, dict]]):
             return wrapped(D, fake, p, ctx)
         return method.g_loss(D, fake, p, ctx)
 
-    return replace(method, variants=variants, g_loss=g_loss)
+    base_keys = method.log_keys
+
+    def log_keys(p: dict) -> dict:
+        keys = dict(base_keys(p) if callable(base_keys) else base_keys)
+        return {**keys, **brc_log_keys(p)} if p.get("brc") else keys
+
+    return replace(method, variants=variants, g_loss=g_loss, log_keys=log_keys,
+                   extra_params=frozenset(method.extra_params) | BRC_PARAMS)

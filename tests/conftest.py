@@ -35,7 +35,8 @@ def full_cfg(cfg, tmp_path):
 @pytest.fixture
 def smoke_run_cfg(cfg, tmp_path):
     """A resolved smoke-scale run over a freshly prepared tiny CIFAR-format dataset."""
-    from ganrepro.data import prepare, write_fixture
+    from ganrepro.fixtures import write_fixture
+    from ganrepro.prepare import prepare
 
     src = write_fixture("cifar_pickle", tmp_path / "raw" / "cifar.tar.gz", n=32, size=(32, 32))
     prepare("cifar_pickle", src, tmp_path / "prepared", resolution=16)

@@ -99,7 +99,7 @@ def test_lcgan_actor_works_in_data_space(cfg):
 def test_mog_run_resumes_to_identical_weights(cfg, tmp_path):
     run = mog_run(cfg, "vgan", "brc", steps=6)
     full = train(copy.deepcopy(run), tmp_path / "a")
-    train(copy.deepcopy(run), tmp_path / "b", stop_after=3)  # "killed" after the step-2 checkpoint + 1 step
+    train(copy.deepcopy(run), tmp_path / "b", on_step=lambda s: s >= 3)  # "killed" after the step-2 checkpoint + 1
     resumed = train(copy.deepcopy(run), tmp_path / "b")
     assert full["status"] == resumed["status"] == "finished"
     a = torch.load(tmp_path / "a" / "final.pt", weights_only=False)["G"]

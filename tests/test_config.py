@@ -91,3 +91,74 @@ def test_fid_counts_follow_table_protocol(cfg):
     assert C.fid_counts(cfg, "glgan_flowers256", "wgan_gp", "default") == [50000]
     assert C.fid_counts(cfg, "lga_stl10", "wgan_gp", "default") == [10000]
     assert C.real_count(cfg, "lga_stl10") == 5000
+
+
+@pytest.fixture
+def wide_dcgan(monkeypatch):
+    """dcgan with a variant that sets its own width and a default latent size (registered as tests/test_train.py
+    replaces a method)."""
+    from ganrepro import registry
+    from ganrepro.registry import Method
+
+    base = registry.get("dcgan")
+    variants = {**base.variants, "wide": {**base.variants["ns"], "g_width": 128}}
+    monkeypatch.setitem(registry._CACHE, "dcgan", Method(**{**base.__dict__, "variants": variants,
+                                                            "defaults": {**base.defaults, "z_dim": 128}}))
+
+
+def test_variant_beats_method_defaults_and_loses_to_experiment_and_scale(cfg, wide_dcgan):
+    cfg["scale"] = "full"
+    p = C.resolve_run(cfg, "brc_cifar10", "dcgan", "wide", 0)["method_params"]
+    assert cfg["method_defaults"]["g_width"] == 64 and p["g_width"] == 128  # the variant's own value
+    assert cfg["method_defaults"]["z_dim"] == 100 and p["z_dim"] == 128  # the method's defaults beat method_defaults
+    assert p["d_width"] == cfg["method_defaults"]["d_width"]  # what the method does not set: method_defaults
+    cfg["experiments"]["brc_cifar10"]["method"] = {"g_width": 96}
+    assert C.resolve_run(cfg, "brc_cifar10", "dcgan", "wide", 0)["method_params"]["g_width"] == 96
+    cfg["experiments"]["brc_cifar10"]["methods"]["dcgan"] = {"method": {"g_width": 112}}
+    assert C.resolve_run(cfg, "brc_cifar10", "dcgan", "wide", 0)["method_params"]["g_width"] == 112
+    cfg["scale"] = "smoke"
+    assert C.resolve_run(cfg, "brc_cifar10", "dcgan", "wide", 0)["method_params"]["g_width"] == 8
+
+
+def test_config_json_records_the_eval_protocol_used():
+    """LGA Table 2 computes IS on the same 10k fakes: the run's config.json says so (it said 50000, the default)."""
+    cfg = C.load_config(overrides={"scale": "full"})
+    r = C.resolve_run(cfg, "lga_cifar10_sngan", "sngan", "default", 0)
+    assert r["eval"]["is_samples"] == 10000
+    assert r["eval"] == C.eval_protocol(cfg, "lga_cifar10_sngan", "sngan", "default")
+    mog = C.resolve_run(cfg, "brc_ring5", "vgan", "brc", 0)  # MoG runs: evaluate.py reads fid_samples from it too
+    assert mog["eval"] == C.eval_protocol(cfg, "brc_ring5", "vgan", "brc") and mog["eval"]["fid_samples"] == 512
+
+
+@pytest.mark.parametrize("path,value,needle", [
+    (("method_defaults", "g_witdh"), 64,
+     "config key 'method_defaults.g_witdh': no registered method reads parameter 'g_witdh'"),
+    (("scales", "smoke", "method", "zdim"), 16, "config key 'scales.smoke.method.zdim': no registered method reads"),
+    (("experiments", "lga_cifar10", "method"), {"gp_lamda": 10.0},
+     "config key 'experiments.lga_cifar10.method.gp_lamda': no registered method reads parameter 'gp_lamda'"),
+    (("experiments", "brc_cifar10", "methods", "dcgan"), {"method": {"gp_lambda": 10.0}},
+     "config key 'experiments.brc_cifar10.methods.dcgan.method.gp_lambda': method 'dcgan' does not read parameter "
+     "'gp_lambda'"),
+])
+def test_unread_method_parameter_rejected(base_cfg, path, value, needle):
+    with pytest.raises(C.ConfigError) as e:
+        C.validate_config(_with(base_cfg, path, value))
+    assert needle in str(e.value)
+
+
+def test_method_parameters_read_by_some_method_accepted(base_cfg):
+    cfg = _with(base_cfg, ("experiments", "lga_cifar10", "method"), {"gp_lambda": 5.0})  # wgan_gp reads it
+    cfg = _with(cfg, ("experiments", "lga_cifar10", "methods"), {"wgan_gp": {"method": {"gp_lambda": 5.0}},
+                                                                   "stylegan9": {"method": {"anything": 1}}})
+    C.validate_config(cfg)  # a method not registered yet: its overrides are not checked
+
+
+def test_cells_of_run_matches_given_keys(full_cfg):
+    cells = list(C.cells_of_run(full_cfg, "brc_ring8", "vgan"))
+    assert cells and all((c.run["experiment"], c.run["method"]) == ("brc_ring8", "vgan") for _, c in cells)
+    assert {c.run["variant"] for _, c in cells} >= {"plain", "brc", "brc_rhg"}
+    only = list(C.cells_of_run(full_cfg, "brc_ring8", "vgan", "brc_rhg"))
+    assert only and {s.id for s, _ in only} == {"brc_table_solver"}
+    assert all(c.run for _, c in C.cells_of_run(full_cfg))  # published-only rows have no run
+    full_cfg["tables"] = ["brc_table2"]
+    assert {s.id for s, _ in C.cells_of_run(full_cfg, "brc_ring8")} == {"brc_table2"}

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from ganrepro import data as D
 from ganrepro import download as DL
 from ganrepro.download import SourceUnavailable, fetch
+from ganrepro.fixtures import write_fixture
+from ganrepro.integrity import IntegrityError, file_digest
+from ganrepro.readers import verify_archive
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def http_server(tmp_path):
 
 def test_download_verified_then_not_fetched_again(http_server, tmp_path):
     base, www, hits = http_server
-    payload = D.write_fixture("cifar_pickle", www / "cifar-10-python.tar.gz", n=10, size=(32, 32)).read_bytes()
+    payload = write_fixture("cifar_pickle", www / "cifar-10-python.tar.gz", n=10, size=(32, 32)).read_bytes()
     src = {"url": f"{base}/cifar-10-python.tar.gz", "md5": hashlib.md5(payload).hexdigest(), "size": len(payload)}
     dest = tmp_path / "raw" / "cifar10" / "cifar-10-python.tar.gz"
     rec = fetch("cifar10", {"source": src}, dest)
@@ -54,7 +56,7 @@ def test_checksum_mismatch_clear_error_no_output(http_server, tmp_path):
     base, www, hits = http_server
     (www / "a.tar.gz").write_bytes(b"x" * 1000)
     dest = tmp_path / "raw" / "a.tar.gz"
-    with pytest.raises(D.IntegrityError, match=r"sha256 [0-9a-f]{64} != expected 0{64}"):
+    with pytest.raises(IntegrityError, match=r"sha256 [0-9a-f]{64} != expected 0{64}"):
         fetch("cifar10", {"source": {"url": f"{base}/a.tar.gz", "sha256": "0" * 64}}, dest)
     assert len(hits) == 1
     assert list(dest.parent.iterdir()) == []  # neither the file nor a temporary left behind
@@ -62,10 +64,10 @@ def test_checksum_mismatch_clear_error_no_output(http_server, tmp_path):
 
 def test_truncated_download_rejected_by_size(http_server, tmp_path):
     base, www, _ = http_server
-    full = D.write_fixture("stl_binary", www / "full.tar.gz", n=4, size=(96, 96)).read_bytes()
+    full = write_fixture("stl_binary", www / "full.tar.gz", n=4, size=(96, 96)).read_bytes()
     (www / "stl10_binary.tar.gz").write_bytes(full[: len(full) // 2])  # the server delivers a cut-off file
     dest = tmp_path / "raw" / "stl10_binary.tar.gz"
-    with pytest.raises(D.IntegrityError, match="truncated or wrong file"):
+    with pytest.raises(IntegrityError, match="truncated or wrong file"):
         fetch("stl10", {"source": {"url": f"{base}/stl10_binary.tar.gz", "size": len(full)}}, dest)
     assert not dest.exists()
 
@@ -73,7 +75,7 @@ def test_truncated_download_rejected_by_size(http_server, tmp_path):
 def test_placed_file_with_wrong_checksum_is_rejected(tmp_path):
     placed = tmp_path / "a.tar.gz"
     placed.write_bytes(b"not the archive")
-    with pytest.raises(D.IntegrityError, match="md5"):
+    with pytest.raises(IntegrityError, match="md5"):
         fetch("cifar10", {"source": {"url": "http://127.0.0.1:9/never", "md5": "0" * 32}}, placed)
 
 
@@ -117,17 +119,17 @@ def test_offline_hub_fails_fast_with_guidance(tmp_path, monkeypatch, cfg):
 def test_hub_record_for_hand_copied_shards(tmp_path):
     """Shards copied by hand (offline cluster): the record names each with size and sha256, and verify checks them."""
     rec_path = tmp_path / "celebahq" / "hf_snapshot.json"
-    D.write_fixture("parquet", rec_path, n=8, size=(32, 32))
+    write_fixture("parquet", rec_path, n=8, size=(32, 32))
     rec_path.unlink()
     rec = DL.write_hub_record("celebahq", rec_path, repo="mattymchen/celeba-hq", commit="a" * 40)
     assert len(rec["files"]) == 2 and rec_path.exists()
-    assert D.verify_archive("parquet", rec_path, split="all")["count"] == 8
+    assert verify_archive("parquet", rec_path, split="all")["count"] == 8
     shard = tmp_path / "celebahq" / rec["files"][0]
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte: same size, different sha256
     shard.write_bytes(bytes(data))
-    with pytest.raises(D.IntegrityError, match="sha256"):
-        D.verify_archive("parquet", rec_path, split="all")
+    with pytest.raises(IntegrityError, match="sha256"):
+        verify_archive("parquet", rec_path, split="all")
 
 
 def test_cz_missing_manual_archive_names_path_and_checksum(tmp_path, cfg):
@@ -144,8 +146,8 @@ def test_cz_missing_manual_archive_names_path_and_checksum(tmp_path, cfg):
 
 
 def test_cz_placed_archive_is_verified(tmp_path):
-    dest = D.write_fixture("image_zip", tmp_path / "cz.zip", n=5, size=(64, 64))
-    good = {"source": {"manual": "x", "size": dest.stat().st_size, "sha256": D.file_digest(dest)}}
+    dest = write_fixture("image_zip", tmp_path / "cz.zip", n=5, size=(64, 64))
+    good = {"source": {"manual": "x", "size": dest.stat().st_size, "sha256": file_digest(dest)}}
     assert fetch("cz", good, dest)["fetched"] is False
-    with pytest.raises(D.IntegrityError, match="sha256"):
+    with pytest.raises(IntegrityError, match="sha256"):
         fetch("cz", {"source": {"manual": "x", "sha256": "0" * 64}}, dest)

@@ -10,6 +10,7 @@ from ganrepro import config as C
 from ganrepro import inception as I
 from ganrepro import metrics as M
 from ganrepro import protocol as P
+from ganrepro.features import StandInFeatures, StandInInception
 
 
 def test_frechet_closed_form():
@@ -33,7 +34,7 @@ def test_standin_deterministic_and_fid_zero_for_same_set():
     m1, m2 = M.feature_extractor("standin", "clean", "cpu"), M.feature_extractor("standin", "clean", "cpu")
     f1 = M.features_of_uint8([imgs[:12], imgs[12:]], m1, "clean", "cpu")
     f2 = M.features_of_uint8([imgs], m2, "clean", "cpu")
-    assert f1.shape == (24, M.StandInFeatures.dim)
+    assert f1.shape == (24, StandInFeatures.dim)
     np.testing.assert_allclose(f1, f2, rtol=1e-5, atol=1e-6)
     assert M.frechet_distance(*M.stats(f1), *M.stats(f2)) == pytest.approx(0, abs=1e-3)
 
@@ -85,7 +86,7 @@ class _FakeInception(torch.nn.Module):
 
 
 def test_weights_file_verified_and_checked(tmp_path):
-    from ganrepro.data import IntegrityError
+    from ganrepro.integrity import IntegrityError
 
     path = tmp_path / I.INCEPTION_FILE
     torch.jit.script(_FakeInception()).save(str(path))
@@ -95,7 +96,7 @@ def test_weights_file_verified_and_checked(tmp_path):
     with pytest.raises(IntegrityError, match="sha256"):
         I.fetch_weights(path, sha256="0" * 64)
     bad = tmp_path / "bad.pt"
-    torch.jit.script(I.StandInInception()).save(str(bad))  # 32-d features: not the Inception file
+    torch.jit.script(StandInInception()).save(str(bad))  # 32-d features: not the Inception file
     with pytest.raises(RuntimeError, match="unexpected Inception outputs"):
         I.fetch_weights(bad)
     # the legacy_tensorflow feature path calls detector(x, return_features=True) on the same file
@@ -180,7 +181,7 @@ def test_protocol_disagreement_is_an_error(cfg, monkeypatch):
 
 
 def test_evaluate_run_protocol(smoke_run_cfg, tmp_path):
-    from ganrepro.data import load_prepared
+    from ganrepro.loader import load_prepared
     from ganrepro.train import train
 
     train(smoke_run_cfg, tmp_path / "run")
@@ -218,7 +219,8 @@ def test_evaluate_run_protocol(smoke_run_cfg, tmp_path):
 def test_report_time_columns_and_smoke_label(cfg, tmp_path):
     from ganrepro import tables as T
     from ganrepro.io import write_json
-    from ganrepro.report import evaluate_table, render_markdown
+    from ganrepro.report import render_markdown
+    from ganrepro.verdicts import evaluate_table
 
     cfg["scale"] = "full"
     cfg["paths"] = {"results": str(tmp_path / "results"), "data": str(tmp_path / "data")}

@@ -10,7 +10,8 @@ import yaml
 
 from ganrepro import config as C
 from ganrepro import tables as T
-from ganrepro.report import evaluate_table, render_csv, render_latex, render_markdown, write_table
+from ganrepro.report import render_csv, render_latex, render_markdown, write_table
+from ganrepro.verdicts import evaluate_table
 
 EXPECTED = {"glgan_table1", "glgan_table2", "glgan_table3", "glgan_table4", "glgan_table5", "hdcgan_table1",
             "brc_table_mog_ring5", "brc_table2", "brc_table_solver", "brc_table_cifar", "lga_table1", "lga_table2"}
@@ -200,7 +201,7 @@ def test_claims_judged_on_published_and_reproduced_means(full_cfg):
                        values={"fid@512": fid_p, "js": 0.4, "modes": modes_p})
         _write_metrics(full_cfg, ("brc_ring8", "vgan", "brc"), seed, status="finished", comparable=True,
                        values={"fid@512": fid_b, "js": 0.4, "modes": modes_b})
-    from ganrepro.report import claim_summary, evaluate_claims
+    from ganrepro.verdicts import claim_summary, evaluate_claims
     [(claim, comps)] = evaluate_claims(spec, evaluate_table(spec, full_cfg))
     assert claim["id"] == "brc_improves_every_gan" and len(comps) == 4 * 6
     got = {(c.better.cell.row_id, c.than.cell.row_id, c.better.cell.col_id): c for c in comps}
@@ -227,7 +228,7 @@ def test_claims_across_columns_single_seed(full_cfg):
     for variant, t in (("brc", 10.0), ("brc_rhg", 35.0), ("brc_cg", 8.0)):
         _write_metrics(full_cfg, ("brc_ring8", "vgan", variant), 0, status="finished", comparable=True,
                        values={"solver_time": t, "solver_memory": 2.0})
-    from ganrepro.report import claim_summary, evaluate_claims
+    from ganrepro.verdicts import claim_summary, evaluate_claims
     claims = dict((c["id"], comps) for c, comps in evaluate_claims(spec, evaluate_table(spec, full_cfg)))
     t2d = {c.than.cell.col_id: c for c in claims["iga_fastest_and_smallest"] if c.better.cell.row_id == "mog2d_time"}
     assert t2d["rhg"].reproduced == "holds" and t2d["cg"].reproduced == "fails" and t2d["bda"].reproduced == "n/a"

@@ -1,4 +1,5 @@
 """The Snakemake DAG: config validated before any job, the full-scale SLURM dry run, and one smoke run end to end."""
+import csv
 import json
 import os
 import re
@@ -55,8 +56,12 @@ def test_full_scale_slurm_dry_run(tmp_path):
     # datasets: celeba (64, 128), celebahq 256 (GL-GAN's SNGAN row), cifar10, cifar100, flowers102, lsun_bedroom, stl10
     assert stats["download"] == 7 and stats["prepare"] == 8
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
+    # metrics over training: one curve job per run whose experiment sets eval_points (LGA Fig. 2, BRC Fig. 4)
+    curves = [(e, m, v, s) for e, m, v in C.planned_runs(cfg) for s in C.run_seeds(cfg, e, m, v)
+              if C.resolve_run(cfg, e, m, v, s)["train"].get("eval_points")]
+    assert stats["curve"] == len(curves) == 30
     res = rule_resources(out)
-    for rule in ("train", "evaluate", "fid_stats"):
+    for rule in ("train", "evaluate", "fid_stats", "curve"):
         assert "gpu=1" in res[rule] and "cpus_per_gpu=8" in res[rule], (rule, res[rule])
     for rule in ("download", "prepare"):
         assert "gpu=" not in res[rule], (rule, res[rule])
@@ -123,6 +128,17 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     lga1 = (report / "lga" / "table1.md").read_text()
     assert "| wGAN-GP | STL-10 | fid | 55.40 | - |  | diverged |" in lga1
     assert re.search(r"\| wGAN-GP \| CIFAR-10 \| fid \| 22.59 \| [0-9.e-]+ \| [-+0-9.e]+ \| not comparable \|", lga1)
+    # metrics over training: every run with eval points has its curve; its last point is the final model's metrics
+    curve_files = sorted((repo / "results" / "smoke" / "runs").rglob("curve.csv"))
+    assert len(curve_files) == 10
+    ok = repo / "results" / "smoke" / "runs" / "lga_cifar10" / "wgan_gp" / "hinge" / "seed0"
+    rows = list(csv.DictReader(open(ok / "curve.csv")))
+    last = max(int(r["step"]) for r in rows)
+    assert sorted({int(r["step"]) for r in rows}) == [7, 14, 20] and last == 20
+    final = json.loads((ok / "metrics.json").read_text())["values"]
+    for r in rows:
+        if int(r["step"]) == last:
+            assert float(r["value"]) == final[r["metric"]], r
     # the compare command prints every cell with its verdict
     c = subprocess.run([sys.executable, "-m", "ganrepro", "compare", "lga_table1"], cwd=repo, env=ENV,
                        capture_output=True, text=True)

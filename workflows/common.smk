@@ -52,13 +52,13 @@ def train_inputs(wc):
 def table_metrics(spec):
     """metrics.json of every run (its seeds: C.cell_seeds) that fills a cell of ``spec``."""
     wanted = set(RUNS)
-    out = []
-    for cell in spec.cells():
+    out = set()
+    for _, cell in C.cells_of_run(config, specs=[spec]):
         r = cell.run
-        if r and (r["experiment"], r["method"], r["variant"]) in wanted:
-            for seed in C.cell_seeds(config, r):
-                out.append(f"{run_dir(r['experiment'], r['method'], r['variant'], seed)}/metrics.json")
-    return sorted(set(out))
+        if (r["experiment"], r["method"], r["variant"]) in wanted:
+            out.update(f"{run_dir(r['experiment'], r['method'], r['variant'], s)}/metrics.json"
+                       for s in C.cell_seeds(config, r))
+    return sorted(out)
 
 
 def table_outputs(spec):
@@ -73,3 +73,9 @@ def brc_figure_metrics():
     """BRC Figs. 2-3: the runs of the MoG tables (brc_table_mog_ring5, brc_table2) that the config trains."""
     specs = [s for s in TABLES if s.id in ("brc_table_mog_ring5", "brc_table2")]
     return sorted({m for spec in specs for m in table_metrics(spec)})
+
+
+def curve_targets():
+    """curve.csv of every planned run (each seed the tables need) whose resolved train config sets eval_points."""
+    return sorted(f"{run_dir(e, m, v, s)}/curve.csv" for e, m, v in RUNS for s in C.run_seeds(config, e, m, v)
+                  if C.resolve_run(config, e, m, v, s)["train"].get("eval_points") is not None)

@@ -38,3 +38,31 @@ rule evaluate:
         CONDA_ENV
     script:
         "scripts/evaluate.py"
+
+
+# Metrics over training: the run's own protocol (as rule evaluate) at each snapshot its train.eval_points kept ->
+# curve.csv (ganrepro/curves.py). One job per run, resumable point by point (cached in the run's curve/ folder).
+rule curve:
+    input:
+        train=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.json",
+        ref=lambda wc: _protocol.evaluate_inputs(config, wc.experiment)["ref"],
+        weights=lambda wc: _protocol.evaluate_inputs(config, wc.experiment)["weights"],
+    output:
+        f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/curve.csv",
+    log:
+        f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/curve.log",
+    wildcard_constraints:
+        seed=r"\d+",
+    resources:
+        **SLURM_GPU,
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/curve.py"
+
+
+rule curves:
+    """Every planned run's metrics-over-training curve (runs whose train.eval_points is set)."""
+    input:
+        curve_targets(),
+    localrule: True

@@ -9,6 +9,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def first(files):
+    """A named Snakemake input that may be a single path, a one-element list or empty -> a path or None."""
+    return files if isinstance(files, str) else (files[0] if len(files) else None)
+
+
 @contextmanager
 def logged(smk):
     """Tee stderr/stdout into the rule's log file (appending, so a resumed job keeps the earlier attempt's lines)."""

@@ -2,7 +2,7 @@
 import _boot  # noqa: F401
 
 from ganrepro.config import scale_cfg
-from ganrepro.data import write_fixture
+from ganrepro.fixtures import write_fixture
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

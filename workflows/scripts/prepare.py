@@ -3,7 +3,7 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.data import prepare
+from ganrepro.prepare import prepare
 from ganrepro.io import read_json
 
 smk = snakemake  # noqa: F821

@@ -1,7 +1,7 @@
 """Read a dataset's whole source archive (a truncated or corrupt one fails here) and record its image count."""
 import _boot  # noqa: F401
 
-from ganrepro.data import verify_archive
+from ganrepro.readers import verify_archive
 from ganrepro.io import write_json
 
 smk = snakemake  # noqa: F821

@@ -1,0 +1,194 @@
+"""Verdicts: each table cell's published value against its runs' metrics (``evaluate_cell``, ``evaluate_table``:
+reproduced, not reproduced, not run, diverged, published only, missing, not comparable), and each claim of a table
+(``evaluate_claims``) judged on the published and on the reproduced means. ``ganrepro.report`` renders the results.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganrepro import config as C
+from ganrepro import registry
+from ganrepro.tables import METRICS, Cell, TableSpec, claim_cells
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    verdict: str
+    mean: float | None = None
+    std: float | None = None
+    n: int = 0
+    delta: float | None = None
+    note: str = ""
+    devices: tuple = ()              # train_hours cells: the device model(s) the reproduced hours were measured on
+    paper_hardware: str | None = None  # train_hours cells: the paper's GPU (table protocol ``time_hardware``)
+    ratio_to: str | None = None        # protocol ``ratio_to``: label of the row's reference column (e.g. IGA)
+    ratio_published: float | None = None   # published / published of the reference cell in the same row
+    ratio_reproduced: float | None = None  # reproduced mean / reproduced mean of that cell (same run, same machine)
+
+
+def metric_key(spec: TableSpec, cfg: dict, cell: Cell) -> str:
+    """The cell's key in a run's metrics.json ``values``: ``fid@N`` / ``kid@N`` at the table's count, else the metric."""
+    if cell.metric in ("fid", "kid"):
+        return f"{cell.metric}@{C.fid_samples(spec, cfg, cell.run['experiment'])}"
+    return cell.metric
+
+
+def _read_metrics(path: Path) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
+    if cell.published_only:
+        return CellResult(cell, "published only", note="copied by the paper from another article; not re-run")
+    run = cell.run
+    if run["method"] not in cfg["methods"] or not registry.is_runnable(run["method"], run["variant"]):
+        why = "method not implemented yet" if run["method"] not in registry.METHOD_MODULES else \
+            "variant not implemented yet" if not registry.is_runnable(run["method"], run["variant"]) else \
+            "method not enabled in config"
+        return CellResult(cell, "not run", note=f"{run['method']}/{run['variant']}: {why}")
+    key = metric_key(spec, cfg, cell)
+    values, diverged, missing, comparable, labels, devices = [], [], [], True, [], []
+    for seed in C.cell_seeds(cfg, run):
+        rdir = Path(C.run_dir(cfg, run["experiment"], run["method"], run["variant"], seed))
+        m = _read_metrics(rdir / "metrics.json")
+        if m is None:
+            missing.append(seed)
+            continue
+        if m.get("status") == "diverged":
+            diverged.append((seed, m.get("diverged_at")))
+            continue
+        if key not in m.get("values", {}):
+            missing.append(seed)
+            continue
+        values.append(float(m["values"][key]))
+        comparable &= bool(m.get("comparable", False))
+        if m.get("label"):
+            labels.append(m["label"])
+        dev = (m.get("wall_clock") or {}).get("device")
+        if dev and dev not in devices:
+            devices.append(dev)
+    notes = []
+    if diverged:
+        notes.append("diverged: " + ", ".join(f"seed {s} at step {st}" for s, st in diverged))
+    if missing:
+        notes.append(f"missing: seed(s) {missing} (see the run logs under results/)")
+    if not values:
+        verdict = "diverged" if diverged else "missing"
+        return CellResult(cell, verdict, note="; ".join(notes))
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else None
+    res = CellResult(cell, "", mean, std, len(values), note="; ".join(notes))
+    if cell.metric == "train_hours":
+        res.devices = tuple(devices)
+    if cell.published is None:
+        res.verdict = "no published value"
+        return res
+    res.delta = mean - cell.published.mean
+    why_not = spec.protocol.get("not_comparable", {}).get(cell.metric)
+    if why_not and comparable:  # the paper's number cannot be compared as such (e.g. unstated units/hardware)
+        res.verdict, res.note = "not comparable", "; ".join(notes + [why_not])
+        return res
+    if not comparable:
+        res.verdict = "not comparable"
+        # metrics.json's own label ("smoke features: not comparable") where it gives one
+        res.note = "; ".join(notes + (sorted(set(labels)) or ["smoke scale: not comparable with the paper"]))
+        return res
+    tol = spec.tol(cell.metric)
+    allowed = tol.get("abs", 0.0) + tol.get("rel", 0.0) * abs(cell.published.mean)
+    if cell.published.sd is not None:
+        allowed = max(allowed, 2 * cell.published.sd)
+    better = METRICS[cell.metric]["better"] * res.delta >= 0
+    res.verdict = "reproduced" if abs(res.delta) <= allowed or better else "not reproduced"
+    return res
+
+
+def paper_hardware(spec: TableSpec, cell: Cell) -> str | None:
+    """The GPU the paper's time was measured on: ``protocol.time_hardware_by_cell["row.col"]``, else
+    ``protocol.time_hardware``."""
+    by_cell = spec.protocol.get("time_hardware_by_cell") or {}
+    return by_cell.get(f"{cell.row_id}.{cell.col_id}") or spec.protocol.get("time_hardware")
+
+
+def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
+    """Every cell with something to show: cells printed "-" in the paper are kept only if they have a run."""
+    results = [evaluate_cell(spec, cfg, c) for c in spec.cells()]
+    for r in results:
+        if r.cell.metric == "train_hours":
+            r.paper_hardware = paper_hardware(spec, r.cell)
+    ref_col = spec.protocol.get("ratio_to")
+    if ref_col:  # e.g. the solver table: every solver's T and M as a multiple of IGA's, published and reproduced
+        by_cell = {(r.cell.row_id, r.cell.col_id): r for r in results}
+        for r in results:
+            ref = by_cell.get((r.cell.row_id, ref_col))
+            if ref is None:
+                continue
+            r.ratio_to = ref.cell.col_label
+            if r.cell.published is not None and ref.cell.published is not None and ref.cell.published.mean:
+                r.ratio_published = r.cell.published.mean / ref.cell.published.mean
+            if r.mean is not None and ref.mean:
+                r.ratio_reproduced = r.mean / ref.mean
+    return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
+
+
+@dataclass
+class Comparison:
+    """One [better, than] comparison of a claim, judged on the published and on the reproduced means."""
+    better: CellResult
+    than: CellResult
+    published: str        # holds / fails / tie / n/a
+    reproduced: str       # holds / fails / tie / n/a
+    within_spread: bool | None = None  # reproduced |difference| <= the larger seed std of the two cells
+    #                                     (None: neither cell has a std, i.e. one seed each)
+
+
+def _direction(better: float, than: float, metric: str) -> str:
+    d = METRICS[metric]["better"] * (better - than)
+    return "holds" if d > 0 else "fails" if d < 0 else "tie"
+
+
+def evaluate_claims(spec: TableSpec, results: list[CellResult]) -> list[tuple[dict, list[Comparison]]]:
+    """Each claim of the spec with its comparisons. A comparison holds when the ``better`` cell's mean beats the
+    ``than`` cell's mean in the metric's direction (strictly; equal means are a tie). Scale-free: valid even where a
+    cell's value is not comparable with the paper's (e.g. MoG FID, whose scale depends on the unstated ring radius)."""
+    by = {(r.cell.row_id, r.cell.col_id): r for r in results}
+    out = []
+    for claim in spec.claims:
+        comps = []
+        for a, b, _ in claim_cells(spec, claim):
+            ra, rb = by.get(a), by.get(b)
+            if ra is None or rb is None:
+                continue
+            metric = ra.cell.metric
+            pa, pb = ra.cell.published, rb.cell.published
+            pub = _direction(pa.mean, pb.mean, metric) if pa is not None and pb is not None else "n/a"
+            rep, spread = "n/a", None
+            if ra.mean is not None and rb.mean is not None:
+                rep = _direction(ra.mean, rb.mean, metric)
+                if ra.std is not None or rb.std is not None:
+                    spread = abs(ra.mean - rb.mean) <= max(ra.std or 0.0, rb.std or 0.0)
+            comps.append(Comparison(ra, rb, pub, rep, spread))
+        out.append((claim, comps))
+    return out
+
+
+def claim_summary(comps: list[Comparison]) -> str:
+    n = len(comps)
+    with_pub = [c for c in comps if c.published != "n/a"]
+    pub = (f"published: holds in {sum(c.published == 'holds' for c in with_pub)} of {len(with_pub)}" if with_pub
+           else "published: no printed values")
+    rep = [c for c in comps if c.reproduced == "holds"]
+    with_spread = [c for c in rep if c.within_spread is not None]
+    tail = ""
+    if with_spread:
+        tail = f" ({sum(not c.within_spread for c in with_spread)} beyond the seed spread)"
+    elif rep:
+        tail = " (one seed per cell: no seed spread to judge against)"
+    return f"{pub}; reproduced: holds in {len(rep)} of {n}{tail}"
