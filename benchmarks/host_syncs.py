@@ -92,7 +92,7 @@ def count(cfg, experiment, method, variant, steps: int, data_dir: str, tmp: Path
     for s in (steps, 2 * steps):
         r = copy.deepcopy(run)
         r["train"].update(steps=s, batch_size=8 if not is_mog(cfg, experiment) else 64, log_every=s, ckpt_every=s,
-                          monitor_every=None)
+                          monitor_every=None, eval_points=None)  # no snapshot steps: they read the device
         with SyncCounter() as c:
             train(r, tmp / f"{method}_{variant}_{s}")
         totals.append(c.n)

@@ -44,3 +44,17 @@ def test_solver_updates_relative_to_iga(tmp_path):
     for v in variants:
         assert r[v]["ms"] > 0
         assert abs(r[v]["ratio_to_brc"] - r[v]["ms"] / r["brc"]["ms"]) < 0.01 * r[v]["ratio_to_brc"] + 1e-3
+
+
+def test_no_registered_variant_syncs_the_host_between_log_steps(tmp_path):
+    """benchmarks/host_syncs.py over every registered method and variant: 0 per step (the README's claim)."""
+    spec_h = importlib.util.spec_from_file_location("host_syncs", ROOT / "benchmarks" / "host_syncs.py")
+    host_syncs = importlib.util.module_from_spec(spec_h)
+    spec_h.loader.exec_module(host_syncs)
+    out = tmp_path / "syncs.json"
+    assert host_syncs.main(["--steps", "1", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    from ganrepro import registry
+
+    assert set(res) == {f"{m}/{v}" for m in registry.registered() for v in registry.get(m).variants}
+    assert {k: r["syncs_per_step"] for k, r in res.items() if r["syncs_per_step"]} == {}
