@@ -111,6 +111,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
+    stats = job_stats(p.stdout + p.stderr)
+    assert (stats["total"], stats["train"], stats["curve"]) == (166, 56, 10)  # the README's counts
     report = repo / "report"
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
     assert len(specs) == 12
