@@ -20,6 +20,7 @@ METHOD_MODULES = {
     "proxgan": "baselines.proxgan",
     "lsgan": "baselines.lsgan",
     "sngan": "baselines.sngan",
+    "glgan": "models.glgan",
 }
 
 

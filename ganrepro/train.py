@@ -353,7 +353,7 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     G.train(); D.train()
     t0 = time.perf_counter()
     while step < total:
-        ctx.step, ctx.epoch = step, int(getattr(sampler, "epoch", 0))
+        ctx.step, ctx.epoch = step, _epochs_completed(sampler, mog_spec)
         s = train_step(method, nets, next_real, params, ctx)
         step += 1
         step_dev += 1
@@ -413,6 +413,14 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
               "hardware": hardware(device), "code": code_version(), "run_id": run_cfg["run_id"]}
     write_json(run_dir / "train.json", result)
     return result
+
+
+def _epochs_completed(sampler, mog_spec) -> int:
+    """Whole passes over the data before the next batch (the sampler starts a new pass when fewer than a batch of
+    images are left in the current one); 0 for the on-the-fly mixtures."""
+    if mog_spec is not None:
+        return 0
+    return sampler.epoch + int(sampler.pos + sampler.batch_size > len(sampler.perm))
 
 
 def _epochs_done(sampler, mog_spec) -> float | None:
