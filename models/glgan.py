@@ -138,25 +138,26 @@ def alphas(y: torch.Tensor, scope: str) -> torch.Tensor:
     raise ValueError(f"glgan_alpha_scope must be image or batch, got {scope!r}")
 
 
-def ada_op(y: torch.Tensor, thresholds: torch.Tensor, scope: str = "image"):
-    """Eq. 8 with ``thresholds`` = (beta, delta_1, delta_2): (loss, branch one-hot (4,), masked share), on the
-    device. Branch order: global (Object 2), level I, II, III."""
-    sigma_g, sigma_l = global_local_std(y.detach())
-    beta, d1, d2 = thresholds[0], thresholds[1], thresholds[2]
-    is_global = sigma_g >= beta
-    level = torch.where(sigma_l <= d1, 0, torch.where(sigma_l < d2, 1, 2))
-    a = alphas(y, scope)[level]
-    mask = local_mask(y.detach(), a)
-    loss = torch.where(is_global, object2(y), object1(y, mask))
+def _choice(y, is_global, level, local_loss, mask):
+    """(loss, branch one-hot (4,): global, level I, II, III, masked share) of one Ada-OP decision, on the device."""
+    loss = torch.where(is_global, object2(y), local_loss)
     branch = torch.zeros(4, device=y.device)
     branch[torch.where(is_global, 0, level + 1)] = 1.0
-    masked = torch.where(is_global, torch.zeros_like(sigma_g), mask.mean())
-    return loss, branch, masked
+    return loss, branch, torch.where(is_global, torch.zeros((), device=y.device), mask.mean())
 
 
-def ada_op_code(y: torch.Tensor):
+def ada_op(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor, thresholds: torch.Tensor,
+           scope: str = "image"):
+    """Eq. 8 with ``thresholds`` = (beta, delta_1, delta_2) and the batch's (sigma_g, sigma_l) of
+    ``global_local_std``: (loss, branch one-hot (4,), masked share)."""
+    beta, d1, d2 = thresholds[0], thresholds[1], thresholds[2]
+    level = torch.where(sigma_l <= d1, 0, torch.where(sigma_l < d2, 1, 2))
+    mask = local_mask(y.detach(), alphas(y, scope)[level])
+    return _choice(y, sigma_g >= beta, level, object1(y, mask), mask)
+
+
+def ada_op_code(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor):
     """The public code's rule (its constants, linear local loss): (loss, branch one-hot (4,), masked share)."""
-    sigma_g, sigma_l = global_local_std(y.detach())
     var = sigma_l ** 2
     is_global = sigma_g > CODE_SIGMA_G
     level = torch.where(var < CODE_VAR[0], 0, torch.where(var <= CODE_VAR[1], 1, 2))
@@ -166,10 +167,7 @@ def ada_op_code(y: torch.Tensor):
     rank = y.detach().flatten(1).argsort(dim=1).argsort(dim=1)  # 0 = the lowest score of each image
     mask = (rank < keep).to(y.dtype).view_as(y)
     local = -(mask * y).sum(dim=(1, 2)).mean() / keep.to(y.dtype)
-    loss = torch.where(is_global, object2(y), local)
-    branch = torch.zeros(4, device=y.device)
-    branch[torch.where(is_global, 0, level + 1)] = 1.0
-    return loss, branch, torch.where(is_global, torch.zeros_like(sigma_g), mask.mean())
+    return _choice(y, is_global, level, local, mask)
 
 
 def calibrate(ctx, sigma_g: torch.Tensor, sigma_l: torch.Tensor, epochs: float) -> torch.Tensor | None:
@@ -200,13 +198,15 @@ def g_loss(D, fake, p, ctx):
     if rule is None:  # base / patch: the global objective only
         return object2(y), stats
     if rule == "code":
-        loss, branch, masked = ada_op_code(y)
+        loss, branch, masked = ada_op_code(y, sigma_g, sigma_l)
     elif rule == "paper":
         th = calibrate(ctx, sigma_g, sigma_l, float(p["glgan_calibration_epochs"]))
         if th is None:
-            loss, branch, masked = object2(y), torch.tensor([1.0, 0, 0, 0], device=y.device), sigma_g * 0
+            branch = torch.zeros(4, device=y.device)
+            branch[0] = 1.0  # the calibration phase trains globally
+            loss, masked = object2(y), torch.zeros((), device=y.device)
         else:
-            loss, branch, masked = ada_op(y, th, p["glgan_alpha_scope"])
+            loss, branch, masked = ada_op(y, sigma_g, sigma_l, th, p["glgan_alpha_scope"])
     else:
         raise ValueError(f"glgan_rule must be paper or code, got {rule!r}")
     stats.update(glgan_global=branch[0], glgan_level1=branch[1], glgan_level2=branch[2], glgan_level3=branch[3],

@@ -61,7 +61,7 @@ def _y_with(sigma_g_big: bool, spread: float):
 def test_ada_op_picks_each_branch(big_g, spread, branch):
     th = torch.tensor([0.5, 0.2, 1.0])  # beta, delta_1, delta_2; sigma_l = spread here
     y = _y_with(big_g, spread).requires_grad_(True)
-    loss, onehot, masked = glgan.ada_op(y, th, "image")
+    loss, onehot, masked = glgan.ada_op(y, *glgan.global_local_std(y.detach()), th, "image")
     assert onehot.tolist() == [float(i == branch) for i in range(4)]
     if branch == 0:
         assert loss.item() == pytest.approx(glgan.object2(y).item()) and masked.item() == 0
@@ -73,13 +73,15 @@ def test_ada_op_picks_each_branch(big_g, spread, branch):
 
 def test_ada_op_code_rule_constants():
     y = _y_with(False, 0.1)  # sigma_g 0, local variance 0.01 < 0.03: keep the 6 lowest of 16 per image
-    loss, onehot, masked = glgan.ada_op_code(y)
+    loss, onehot, masked = glgan.ada_op_code(y, *glgan.global_local_std(y))
     assert onehot.tolist() == [0, 1, 0, 0] and masked.item() == pytest.approx(6 / 16)
     lowest6 = y[0].flatten().sort().values[:6]
     assert loss.item() == pytest.approx(-lowest6.mean().item())  # the negated mean of the kept scores
-    _, onehot, _ = glgan.ada_op_code(_y_with(False, 0.19))  # variance 0.0361: between 0.03 and 0.04
+    y2 = _y_with(False, 0.19)  # variance 0.0361: between 0.03 and 0.04
+    _, onehot, _ = glgan.ada_op_code(y2, *glgan.global_local_std(y2))
     assert onehot.tolist() == [0, 0, 1, 0]
-    loss, onehot, _ = glgan.ada_op_code(_y_with(True, 0.1))
+    y3 = _y_with(True, 0.1)
+    loss, onehot, _ = glgan.ada_op_code(y3, *glgan.global_local_std(y3))
     assert onehot.tolist() == [1, 0, 0, 0]
 
 
