@@ -279,7 +279,7 @@ def evaluate_run(run_dir, ref_stats: str, counts: list[int], cfg_eval: dict, sca
     base = {"run_id": run_cfg["run_id"], "status": train_info["status"], "code": code_version(),
             "hardware": hardware(device), "train_hardware": train_info.get("hardware"),
             "train_seconds": train_info["train_seconds"], "steps": train_info["step"], "scale": scale,
-            "wall_clock": wall}
+            "wall_clock": wall, "method_summary": train_info.get("method_summary")}
     values = {"train_seconds": train_info["train_seconds"], "train_hours": train_info["train_seconds"] / 3600,
               "gpu_hours": train_info.get("gpu_hours", 0.0)}
     if train_info["status"] != "finished":

@@ -107,3 +107,133 @@ def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
     with atomic_path(out_path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)
+
+
+# GL-GAN figures: which runs each draws, panel title -> (experiment, method, variant); seed = the run's first seed.
+GLGAN_FIGURE_RUNS = {
+    # Fig. 1 is drawn on CelebA-HQ 256 (its caption); the Table 3 OURS model
+    "fig1": {"base+patch8+Ada-OP": ("glgan_celebahq256", "glgan", "patch8_adaop")},
+    # Fig. 8: the three spectral-norm variants of Table 4 (CelebA 128, base+patch8)
+    "fig8": {"(a) no-norm": ("glgan_celeba128", "glgan", "patch8_nonorm"),
+             "(b) local-norm": ("glgan_celeba128", "glgan", "patch8"),
+             "(c) global-norm": ("glgan_celeba128", "glgan", "patch8_globalnorm")},
+    # Fig. 10: without / with Ada-OP on CelebA; the models of Fig. 9 ('baseline+patch8x8', '... +Ada-OP')
+    "fig10": {"(a) base+patch8": ("glgan_celeba128", "glgan", "patch8"),
+              "(b) base+patch8+Ada-OP": ("glgan_celeba128", "glgan", "patch8_adaop")},
+}
+
+
+def _save_fig(fig, out_path) -> None:
+    import matplotlib.pyplot as plt
+
+    from ganrepro.io import atomic_path
+
+    fig.tight_layout()
+    with atomic_path(out_path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+
+
+def _not_run(ax, what: str) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"{what}: not run", ha="center", va="center", transform=ax.transAxes)
+
+
+def _run_label(run_dir) -> str:
+    from ganrepro.io import read_json
+
+    cfg = read_json(Path(run_dir) / "config.json")
+    return f"{cfg['experiment']} {cfg['method']}/{cfg['variant']} seed {cfg['seed']}"
+
+
+def glgan_feature_maps(run_dir, out_path, n: int = 8) -> None:
+    """GL-GAN Fig. 1: D's feature matrix over generated images, as a heat map overlaid on each image; blue = good,
+    red = bad, as the paper colours it (a high score reads as real). Each map is scaled to its own image's range
+    (the figure locates an image's worst regions) and upsampled to the image, nearest neighbour (one patch = one
+    block). Row 1 the images, row 2 the overlays."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from ganrepro.snapshots import load_discriminator, load_generator
+
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
+    if run_dir is None or not (Path(run_dir) / "final.pt").exists():
+        for ax in axes.flat:
+            ax.set_axis_off()
+        _not_run(axes[0, 0], "GL-GAN Fig. 1 (no trained model)")
+        return _save_fig(fig, out_path)
+    G, cfg = load_generator(run_dir, "cpu")
+    D, _ = load_discriminator(run_dir, "cpu")
+    z = torch.randn(n, cfg["method_params"]["z_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 999))
+    with torch.no_grad():
+        x = G(z)
+        y = D(x)
+    y = y.reshape(n, 1, 1) if y.dim() == 1 else y
+    lo, hi = y.amin(dim=(1, 2), keepdim=True), y.amax(dim=(1, 2), keepdim=True)
+    quality = ((y - lo) / (hi - lo).clamp_min(1e-12))[:, None]  # 1 = the image's best region
+    heat = F.interpolate(quality, size=x.shape[-2:], mode="nearest")[:, 0].numpy()
+    imgs = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
+    for k in range(n):
+        for ax in axes[:, k]:
+            ax.set_axis_off()
+            ax.imshow(imgs[k], interpolation="nearest")
+        axes[1, k].imshow(heat[k], cmap="coolwarm_r", alpha=0.5, vmin=0, vmax=1, interpolation="nearest")
+        axes[1, k].set_title(f"D {np.asarray(y[k]).mean():.2f}", fontsize=7)
+    fig.suptitle(f"GL-GAN Fig. 1: D's {y.shape[1]}x{y.shape[2]} feature matrix (blue good, red bad) - "
+                 f"{_run_label(run_dir)}", fontsize=8)
+    _save_fig(fig, out_path)
+
+
+def _log_panels(runs: dict, out_path, columns: dict, hue: str, title_extra=None, **subplot_kw) -> None:
+    """One panel per run (``runs``: panel title -> run folder or None), the log.csv ``columns`` (log column ->
+    legend name) against the step; ``title_extra(run_dir)`` adds a line to the panel's title."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 3.4), squeeze=False, **subplot_kw)
+    for ax, (title, d) in zip(axes[0], runs.items()):
+        if d is None or not (Path(d) / "log.csv").exists():
+            _not_run(ax, title)
+            continue
+        df = pd.read_csv(Path(d) / "log.csv").rename(columns=columns)
+        long = df.melt(id_vars=["step"], value_vars=list(columns.values()), var_name=hue, value_name="value")
+        sns.lineplot(data=long, x="step", y="value", hue=hue, ax=ax)
+        extra = f"\n{title_extra(d)}" if title_extra else ""
+        ax.set_title(f"{title}\n{_run_label(d)}{extra}", fontsize=7)
+        ax.set_xlabel("iteration")
+    _save_fig(fig, out_path)
+
+
+def glgan_loss_curves(runs: dict, out_path) -> None:
+    """GL-GAN Fig. 8: G and D loss against iterations, one panel per spectral-norm variant (``runs``: panel title ->
+    run folder or None)."""
+    _log_panels(runs, out_path, {"d_loss": "D loss", "g_loss": "G loss"}, hue="loss")
+
+
+def sigma_ranges(run_dir) -> dict:
+    """Range (max - min) and std over the logged intervals of s_in (sigma_l) and s_out (sigma_g) of a GL-GAN run."""
+    import pandas as pd
+
+    df = pd.read_csv(Path(run_dir) / "log.csv")
+    out = {}
+    for name, col in (("s_in", "glgan_sigma_l"), ("s_out", "glgan_sigma_g")):
+        v = df[col].dropna()
+        out[name] = {"range": float(v.max() - v.min()), "std": float(v.std(ddof=0))}
+    return out
+
+
+def glgan_sigma_curves(runs: dict, out_path) -> None:
+    """GL-GAN Fig. 10: s_in (sigma_l, the local standard deviation) and s_out (sigma_g, the global one) of D's
+    feature matrices over iterations, without and with Ada-OP (``runs``: panel title -> run folder or None). Each
+    panel title gives the curves' range and std, the quantities Sec. 4.4 compares ('the change ranges of two
+    standard deviations are both smaller and more stable with Ada-OP')."""
+    def ranges(d):
+        r = sigma_ranges(d)
+        return (f"range s_in {r['s_in']['range']:.3g}, s_out {r['s_out']['range']:.3g}; "
+                f"std s_in {r['s_in']['std']:.3g}, s_out {r['s_out']['std']:.3g}")
+
+    _log_panels(runs, out_path, {"glgan_sigma_l": "s_in", "glgan_sigma_g": "s_out"}, hue="standard deviation",
+                title_extra=ranges, sharey=True)

@@ -50,6 +50,10 @@ class Method:
     # the statistics its losses report: {name: reduction over a log interval ("mean", "max" or "last")}, or a
     # function of the params giving that dict; they become log.csv's columns (an undeclared one is an error)
     log_keys: dict | Callable = field(default_factory=dict)
+    # summary(state, params) -> {name: number | str | list}: what the run's method state settled on (e.g. GL-GAN's
+    # calibrated thresholds), read once when training ends; recorded as ``method_summary`` in train.json and
+    # metrics.json
+    summary: Callable | None = None
 
     def stat_keys(self, params: dict) -> dict[str, str]:
         keys = self.log_keys(params) if callable(self.log_keys) else dict(self.log_keys)

@@ -169,3 +169,16 @@ def load_generator(path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     snapshot; the EMA generator when the file has one."""
     state, run_cfg, _ = load_state(path)
     return build_generator(run_cfg, state, device), run_cfg
+
+
+def load_discriminator(path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """``(D on device in eval mode, the run's config.json)`` from a run folder or its ``final.pt`` (snapshots keep
+    the generator only), built as ``load_generator`` builds G."""
+    from ganrepro import registry
+
+    state, run_cfg, file = load_state(path)
+    if "D" not in state:
+        raise ValueError(f"{file} holds no discriminator weights (snapshots keep the generator only)")
+    _, D = registry.get(run_cfg["method"]).build(run_cfg["method_params"])
+    D.load_state_dict(state["D"])
+    return D.to(device).eval(), run_cfg

@@ -410,9 +410,15 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     result = {"status": status, "step": step, "total_steps": total, "diverged_at": diverged_at,
               "train_seconds": round(train_seconds, 3), "gpu_hours": round(train_seconds / 3600 * (
                   1 if device.startswith("cuda") else 0), 6),
-              "hardware": hardware(device), "code": code_version(), "run_id": run_cfg["run_id"]}
+              "hardware": hardware(device), "code": code_version(), "run_id": run_cfg["run_id"],
+              "method_summary": _json_summary(method.summary(ctx.state, params)) if method.summary else None}
     write_json(run_dir / "train.json", result)
     return result
+
+
+def _json_summary(summary: dict) -> dict:
+    """A method's end-of-run summary with tensors read to the host (numbers or lists)."""
+    return {k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in summary.items()}
 
 
 def _epochs_completed(sampler, mog_spec) -> int:
@@ -448,12 +454,13 @@ def _mog_monitor(spec: dict, params: dict, device: str, seed: int, every: int):
 
 
 def _save_samples(G, path: Path, z_dim: int, device: str, seed: int, n: int = 64) -> None:
-    from torchvision.utils import save_image
+    from ganrepro.io import write_image_grid
 
     G.eval()
     with torch.no_grad():
         z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed + 12345)).to(device)
         x = G(z).cpu()
     G.train()
-    with atomic_path(path, suffix=".png") as tmp:
-        save_image(x, tmp, nrow=8, normalize=True, value_range=(-1, 1))
+    # torchvision's save_image(normalize=True, value_range=(-1, 1)): clamp, shift to [0, 1], x * 255 + 0.5, floor
+    u8 = ((x.clamp(-1, 1) + 1) / 2).mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    write_image_grid(path, u8, nrow=8)

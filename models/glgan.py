@@ -44,12 +44,19 @@ the feature matrix data". Two things the text leaves open, decided here:
    same weights);
 2. alpha is a quantile of each image's own feature matrix (``glgan_alpha_scope: image``, the default: the mask
    selects an image's own worst regions, as the public code selects the lowest patches of each image), or of the
-   whole batch's (``batch``).
+   whole batch's (``batch``, variants ``*_adaop_batch``: Table 5's suite rows "..., batch alpha").
+
+The calibrated values (beta, delta_1, delta_2, the number of calibration steps) are recorded in the run's
+``train.json`` and ``metrics.json`` (``method_summary``, from :func:`summary`).
 
 ``code`` (variants ``*_adaop_code``): the public code's constants: global when the spread (std) of the per-image mean
 scores exceeds 0.07; otherwise keep the 6, 10 or 12 lowest of 16 patches (fractions 6/16, 10/16, 12/16 of h x w) when
 the local variance (sigma_l^2 above) is below 0.03, between 0.03 and 0.04, above 0.04; its local loss is the negated
-mean of the kept scores (linear, not a hinge); its global loss the margin hinge of Eq. 5.
+mean of the kept scores (linear, not a hinge); its global loss the margin hinge of Eq. 5. Table 5's suite rows
+"..., code constants" train it, so the table shows whether the paper's Ada-OP claims depend on the rule.
+
+At tiny (smoke) resolutions D has fewer Conv units than ``last:3`` names; local-norm then normalises all of them and
+equals global-norm (at 16 px with patch8: one unit and the head).
 
 Statistics per log interval: ``glgan_sigma_g``, ``glgan_sigma_l`` (means), ``glgan_global`` / ``glgan_level1..3``
 (share of steps with each objective), ``glgan_masked`` (share of masked positions over the interval's steps).
@@ -222,6 +229,27 @@ def log_keys(p: dict) -> dict:
     return keys
 
 
+def summary(state: dict, p: dict) -> dict:
+    """What the run's rule settled on, for ``metrics.json`` (``method_summary``): the paper rule's calibrated
+    thresholds and how many generator steps the calibration history holds, or the code rule's constants."""
+    rule = p.get("glgan_rule")
+    if rule == "code":
+        return {"glgan_rule": "code", "sigma_g_above": CODE_SIGMA_G, "variance_levels": list(CODE_VAR),
+                "keep_fractions": list(CODE_KEEP)}
+    if rule != "paper":
+        return {"glgan_rule": "global only"}
+    out = {"glgan_rule": "paper", "alpha_scope": p["glgan_alpha_scope"],
+           "calibration_epochs": p["glgan_calibration_epochs"], "percentiles": {
+               "beta": P_BETA, "delta_1": P_DELTA1, "delta_2": P_DELTA2, "alpha_1..3": list(P_ALPHA)},
+           "calibration_steps": int(state["history"].shape[0]) if "history" in state else 0}
+    th = state.get("thresholds")
+    if th is None:
+        out["thresholds"] = "not calibrated: the run ended inside the calibration phase"
+    else:
+        out.update(beta=float(th[0]), delta_1=float(th[1]), delta_2=float(th[2]))
+    return out
+
+
 _ADAOP = {"glgan_rule": "paper"}
 METHOD = Method(
     name="glgan",
@@ -230,6 +258,7 @@ METHOD = Method(
     d_loss=d_loss,
     g_loss=g_loss,
     log_keys=log_keys,
+    summary=summary,
     defaults={"glgan_norm": "local", "patch": 8, "glgan_rule": None, "glgan_calibration_epochs": 1,
               "glgan_alpha_scope": "image", "n_critic": 1},
     variants={
@@ -240,6 +269,8 @@ METHOD = Method(
         "patch8_adaop": {"patch": 8, **_ADAOP},
         "patch4_adaop_code": {"patch": 4, "glgan_rule": "code"},
         "patch8_adaop_code": {"patch": 8, "glgan_rule": "code"},
+        "patch4_adaop_batch": {"patch": 4, **_ADAOP, "glgan_alpha_scope": "batch"},
+        "patch8_adaop_batch": {"patch": 8, **_ADAOP, "glgan_alpha_scope": "batch"},
         "patch8_nonorm": {"patch": 8, "glgan_norm": "none"},
         "patch8_globalnorm": {"patch": 8, "glgan_norm": "global"},
     },

@@ -58,3 +58,32 @@ def test_no_registered_variant_syncs_the_host_between_log_steps(tmp_path):
 
     assert set(res) == {f"{m}/{v}" for m in registry.registered() for v in registry.get(m).variants}
     assert {k: r["syncs_per_step"] for k, r in res.items() if r["syncs_per_step"]} == {}
+
+
+def test_glgan_step_variants_and_adaop_branch(tmp_path):
+    """benchmarks/glgan_step.py: every variant timed, the ratios reported, and the timed paper-rule Ada-OP steps
+    took the local (masked) branch, not the calibration phase's global one."""
+    spec_g = importlib.util.spec_from_file_location("glgan_step", ROOT / "benchmarks" / "glgan_step.py")
+    glgan_step = importlib.util.module_from_spec(spec_g)
+    spec_g.loader.exec_module(glgan_step)
+    out = tmp_path / "glgan.json"
+    before = torch.get_num_threads()
+    assert glgan_step.main(["--repeats", "1", "--warmup", "1", "--threads", "1", "--only", "64", "--batch", "4",
+                            "--out", str(out)]) == 0
+    assert torch.get_num_threads() == before
+    res = json.loads(out.read_text())
+    assert res["benchmark"] == "glgan_step" and "cpu_count" in res["hardware"]
+    assert list(res["results"]) == ["64 px"]
+    r = res["results"]["64 px"]
+    assert (r["experiment"], r["resolution"], r["batch_size"]) == ("glgan_celeba64", 64, 4)
+    s = r["seconds"]
+    assert set(s) == {"base", "patch8", "patch8_adaop", "patch8_adaop_code"}
+    assert all(t > 0 for t in s.values())
+    for name, a, b in [("patch8/base", "patch8", "base"), ("patch8_adaop/patch8", "patch8_adaop", "patch8"),
+                       ("patch8_adaop/base", "patch8_adaop", "base"),
+                       ("patch8_adaop_code/patch8", "patch8_adaop_code", "patch8")]:
+        assert abs(r["ratios"][name] - s[a] / s[b]) < 0.01 * r["ratios"][name] + 1e-3
+    assert abs(r["adaop_overhead_over_patch8_pct"] - 100 * (r["ratios"]["patch8_adaop/patch8"] - 1)) < 1.0
+    b = r["timed_branch"]["patch8_adaop"]
+    assert b["local_share"] == 1.0 and b["global"] == 0.0 and b["masked"] > 0
+    assert 0.0 <= r["timed_branch"]["patch8_adaop_code"]["local_share"] <= 1.0

@@ -1,6 +1,7 @@
 """GL-GAN (models/glgan.py): mask, Objects 1-2, sigma_g / sigma_l, Ada-OP's branches, threshold calibration and its
 resume, map sizes and spectral-norm variants."""
 import copy
+import json
 
 import pytest
 import torch
@@ -152,3 +153,61 @@ def test_calibration_survives_kill_and_resume(cfg, smoke_run_cfg, tmp_path):
                 assert torch.equal(a[net][k], b[net][k]), (stop, net, k)
     ck = torch.load(sorted((tmp_path / "straight" / "ckpt").glob("*.pt"))[-1], weights_only=False)
     assert ck["method_state"]["history"].shape == (4, 2) and ck["method_state"]["thresholds"].shape == (3,)
+
+
+def test_train_json_records_the_calibrated_thresholds(cfg, smoke_run_cfg, tmp_path):
+    """metrics.json's method_summary (via train.json): the thresholds are the P = 0.7 / 0.4 / 0.7 quantiles of the
+    (sigma_g, sigma_l) history kept in the run's state, which holds the calibration phase's 4 steps."""
+    res = train(_glgan_run(cfg, smoke_run_cfg, "patch8_adaop"), tmp_path)
+    s = res["method_summary"]
+    ck = torch.load(sorted((tmp_path / "ckpt").glob("*.pt"))[-1], weights_only=False)["method_state"]
+    h = ck["history"]
+    assert s["glgan_rule"] == "paper" and s["calibration_steps"] == 4 == h.shape[0] and s["alpha_scope"] == "image"
+    assert s["beta"] == pytest.approx(torch.quantile(h[:, 0], 0.7).item(), rel=1e-6)
+    assert s["delta_1"] == pytest.approx(torch.quantile(h[:, 1], 0.4).item(), rel=1e-6)
+    assert s["delta_2"] == pytest.approx(torch.quantile(h[:, 1], 0.7).item(), rel=1e-6)
+    assert json.loads((tmp_path / "train.json").read_text())["method_summary"] == s
+
+
+def test_summary_of_the_other_rules_and_of_an_unfinished_calibration():
+    code = glgan.summary({}, {"glgan_rule": "code"})
+    assert code["sigma_g_above"] == 0.07 and code["variance_levels"] == [0.03, 0.04]
+    assert glgan.summary({}, {"glgan_rule": None}) == {"glgan_rule": "global only"}
+    p = {"glgan_rule": "paper", "glgan_alpha_scope": "batch", "glgan_calibration_epochs": 1}
+    s = glgan.summary({"history": torch.zeros(3, 2)}, p)
+    assert s["calibration_steps"] == 3 and s["thresholds"].startswith("not calibrated") and "beta" not in s
+
+
+def test_batch_alpha_reading_masks_against_the_batch_quantile():
+    """alpha over the whole batch: an image whose scores all lie above the batch's P = 0.2 quantile has no masked
+    position; with per-image alpha each image keeps its own lowest positions."""
+    y = torch.stack([torch.full((4, 4), 5.0), torch.arange(16.0).view(4, 4)])  # image 0 scores high everywhere
+    th = torch.tensor([1e9, 1e9, 1e9])  # sigma_g < beta (local), sigma_l <= delta_1: level I, alpha = P 0.2
+    sg, sl = glgan.global_local_std(y)
+    _, _, masked_b = glgan.ada_op(y, sg, sl, th, scope="batch")
+    a = torch.quantile(y.flatten(), 0.2)
+    assert masked_b.item() == pytest.approx((y < a).float().mean().item())
+    _, _, masked_i = glgan.ada_op(y, sg, sl, th, scope="image")
+    per_image = [(y[k] < torch.quantile(y[k].flatten(), 0.2)).float().mean().item() for k in range(2)]
+    assert masked_i.item() == pytest.approx(sum(per_image) / 2)
+    assert (y[0] < a).sum() == 0 and masked_b.item() != masked_i.item()
+
+
+def test_feature_map_figure_reads_the_runs_discriminator(cfg, smoke_run_cfg, tmp_path):
+    from ganrepro import plots
+    from ganrepro.snapshots import load_discriminator
+
+    run = tmp_path / "run"
+    train(_glgan_run(cfg, smoke_run_cfg, "patch4_adaop"), run)
+    D, rc = load_discriminator(run)
+    assert not D.training and rc["variant"] == "patch4_adaop"
+    x = torch.zeros(2, 3, rc["method_params"]["resolution"], rc["method_params"]["resolution"])
+    assert D(x).shape == (2, 4, 4)
+    plots.glgan_feature_maps(run, tmp_path / "fig1.png", n=4)
+    plots.glgan_loss_curves({"a": run, "b": None}, tmp_path / "fig8.png")
+    plots.glgan_sigma_curves({"a": run, "b": None}, tmp_path / "fig10.png")
+    plots.glgan_feature_maps(None, tmp_path / "none.png")  # a run the config does not train: a "not run" panel
+    for f in ("fig1", "fig8", "fig10", "none"):
+        assert (tmp_path / f"{f}.png").read_bytes()[:4] == b"\x89PNG"
+    r = plots.sigma_ranges(run)
+    assert r["s_in"]["range"] >= 0 and r["s_out"]["std"] >= 0

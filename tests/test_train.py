@@ -266,3 +266,24 @@ def test_update_ema_formula():
     assert torch.allclose(e.weight, torch.full_like(e.weight, 2.5))
     update_ema(e, m, 0.0)
     assert torch.equal(e.weight, m.weight)
+
+
+def test_sample_grid_matches_torchvision_save_image(tmp_path):
+    """samples.png is written without torchvision (ganrepro.io.write_image_grid), pixel for pixel as
+    ``torchvision.utils.save_image(x, nrow=8, normalize=True, value_range=(-1, 1))`` lays it out."""
+    import numpy as np
+    from PIL import Image
+    from torchvision.utils import save_image
+
+    from ganrepro.train import _save_samples
+
+    x = torch.rand(13, 3, 6, 5, generator=torch.Generator().manual_seed(0)) * 2.2 - 1.1  # outside [-1, 1] too
+
+    class Fixed(torch.nn.Module):
+        def forward(self, z):
+            return x[: len(z)]
+
+    save_image(x, tmp_path / "tv.png", nrow=8, normalize=True, value_range=(-1, 1))
+    _save_samples(Fixed(), tmp_path / "ours.png", z_dim=4, device="cpu", seed=0, n=13)
+    a, b = np.asarray(Image.open(tmp_path / "tv.png")), np.asarray(Image.open(tmp_path / "ours.png"))
+    assert a.shape == b.shape == (2 * 8 + 2, 8 * 7 + 2, 3) and np.array_equal(a, b)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ganrepro import config as C
+from ganrepro import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -46,15 +47,20 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 56 (experiment, method, variant); 3 seeds each, 4 for the
+    # registered methods x the table cells they fill: 87 (experiment, method, variant); 3 seeds each, 4 for the
     # BRC mixtures (30 runs, with the 5-mode table's VGAN(Rf, no BRC) ablation row) except the 8 solver-table-only
-    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 26 x 3 + 22 x 4 + 8 x 1 = 174
+    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 57 x 3 + 22 x 4 + 8 x 1 = 267;
+    # GL-GAN's 31 of the 57: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
+    # global-norm, Table 1's 64 px OURS and Table 2's OURS
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
-    assert expected == 174
+    assert expected == 267
     assert stats["train"] == expected and stats["evaluate"] == expected
-    # datasets: celeba (64, 128), celebahq 256 (GL-GAN's SNGAN row), cifar10, cifar100, flowers102, lsun_bedroom, stl10
-    assert stats["download"] == 7 and stats["prepare"] == 8
+    glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
+    assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
+    assert stats["glgan_figures"] == 1
+    # datasets: celeba (64, 128), celebahq 256, cifar10, cifar100, flowers102, lsun_bedroom, lsun_church 256, stl10
+    assert stats["download"] == 8 and stats["prepare"] == 9
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
     # metrics over training: one curve job per run whose experiment sets eval_points (LGA Fig. 2, BRC Fig. 4)
     curves = [(e, m, v, s) for e, m, v in C.planned_runs(cfg) for s in C.run_seeds(cfg, e, m, v)
@@ -71,9 +77,11 @@ def test_smoke_dry_run_and_single_table_target(tmp_path):
     p = smk("--cores", "2", *isolated(tmp_path), "-n", "glgan_table2")
     assert p.returncode == 0, p.stderr[-3000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert stats["train"] == 1 and stats["glgan_table2"] == 1 and "index" not in stats
+    assert stats["train"] == 2 and stats["glgan_table2"] == 1 and "index" not in stats  # WGAN-GP and GL-GAN rows
     p = smk("--cores", "2", *isolated(tmp_path), "-n", "report/glgan/table5.md")
-    assert p.returncode == 0 and job_stats(p.stdout + p.stderr) == {"glgan_table5": 1, "total": 1}
+    stats = job_stats(p.stdout + p.stderr)
+    assert p.returncode == 0 and stats["glgan_table5"] == 1 and "index" not in stats
+    assert stats["train"] == stats["evaluate"] == 27  # 9 rows x 3 datasets, nothing of the other tables
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -112,7 +120,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"], stats["curve"]) == (166, 56, 10)  # the README's counts
+    assert (stats["total"], stats["train"], stats["curve"]) == (233, 87, 10)  # the README's counts
     report = repo / "report"
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
     assert len(specs) == 12
@@ -123,8 +131,18 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     index = (report / "index.html").read_text()
     assert all(s.stem in index for s in specs) and "training_curves.png" in index
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
+    for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves"):
+        assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0
+    # GL-GAN's tables render from smoke runs: every glgan cell is filled (not comparable at smoke), none "not run"
+    for t in ("table4", "table5"):
+        md = (report / "glgan" / f"{t}.md").read_text()
+        assert "not run" not in md and "not comparable" in md, t
+    summary = json.loads((repo / "results" / "smoke" / "runs" / "glgan_celeba128" / "glgan" / "patch8_adaop" / "seed0"
+                          / "metrics.json").read_text())["method_summary"]
+    assert summary["glgan_rule"] == "paper" and summary["calibration_steps"] == 8  # 64 images / batch 8: 1 epoch
+    assert summary["beta"] > 0 and summary["delta_2"] >= summary["delta_1"] > 0
     metrics = sorted((repo / "results" / "smoke" / "runs").rglob("metrics.json"))
-    assert len(metrics) == len(C.planned_runs(C.load_config())) == 56
+    assert len(metrics) == len(C.planned_runs(C.load_config())) == 87
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     assert sum(s == "diverged" for s in statuses.values()) == 2  # lga_stl10: wgan_gp default + hinge
     lga1 = (report / "lga" / "table1.md").read_text()

@@ -75,6 +75,21 @@ def brc_figure_metrics():
     return sorted({m for spec in specs for m in table_metrics(spec)})
 
 
+def glgan_figure_runs(figure):
+    """GL-GAN Figs. 1, 8, 10 (ganrepro.plots.GLGAN_FIGURE_RUNS): panel title -> run folder (first seed), or None
+    where the config does not train that run (the panel says "not run")."""
+    from ganrepro.plots import GLGAN_FIGURE_RUNS
+
+    planned = set(RUNS)
+    return {title: run_dir(*r, C.run_seeds(config, *r)[0]) if r in planned else None
+            for title, r in GLGAN_FIGURE_RUNS[figure].items()}
+
+
+def glgan_figure_inputs():
+    return sorted(f"{d}/train.json" for fig in ("fig1", "fig8", "fig10") for d in glgan_figure_runs(fig).values()
+                  if d is not None)
+
+
 def curve_targets():
     """curve.csv of every planned run (each seed the tables need) whose resolved train config sets eval_points."""
     return sorted(f"{run_dir(e, m, v, s)}/curve.csv" for e, m, v in RUNS for s in C.run_seeds(config, e, m, v)

@@ -51,11 +51,30 @@ rule brc_figures:
         "scripts/brc_figures.py"
 
 
+rule glgan_figures:
+    input:
+        glgan_figure_inputs(),
+    output:
+        fig1=f"{REPORT}/plots/glgan_fig1_feature_maps.png",
+        fig8=f"{REPORT}/plots/glgan_fig8_loss_curves.png",
+        fig10=f"{REPORT}/plots/glgan_fig10_sigma_curves.png",
+    params:
+        runs={fig: glgan_figure_runs(fig) for fig in ("fig1", "fig8", "fig10")},
+    log:
+        f"{REPORT}/logs/glgan_figures.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/glgan_figures.py"
+
+
 rule index:
     input:
         [table_outputs(spec) for spec in TABLES],
         plots=f"{REPORT}/plots/training_curves.png",
         brc=rules.brc_figures.output,
+        glgan=rules.glgan_figures.output,
     output:
         html=f"{REPORT}/index.html",
         md=f"{REPORT}/index.md",

@@ -9,5 +9,5 @@ from ganrepro.report import write_index
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
     report_dir = Path(smk.output.html).parent
-    plots = [str(Path(p).relative_to(report_dir)) for p in [smk.input.plots, *smk.input.brc]]
+    plots = [str(Path(p).relative_to(report_dir)) for p in [smk.input.plots, *smk.input.brc, *smk.input.glgan]]
     write_index(selected_tables(smk.config), smk.config, report_dir, plots)
