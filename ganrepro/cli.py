@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import yaml
 from ganrepro import ROOT
 from ganrepro import config as C
 from ganrepro import tables as T
+from ganrepro.verdicts import MetricsError
 
 PUBLISHED_CSV = ROOT / "config" / "published.csv"
 
@@ -18,7 +20,7 @@ def _overrides(pairs) -> dict:
     out = {}
     for p in pairs or []:
         if "=" not in p:
-            raise SystemExit(f"--config expects KEY=VALUE, got {p!r}")
+            raise C.ConfigError(f"--config expects KEY=VALUE, got {p!r}")
         k, v = p.split("=", 1)
         out[k] = yaml.safe_load(v)
     return out
@@ -28,7 +30,7 @@ def _cfg(args):
     try:
         return C.load_config(args.configfile, _overrides(args.config))
     except C.ConfigError as e:
-        raise SystemExit(f"invalid configuration: {e}")
+        raise C.ConfigError(f"invalid configuration: {e}") from None
 
 
 def cmd_compare(args) -> int:
@@ -83,10 +85,7 @@ def cmd_describe(args) -> int:
     cfg = _cfg(args)
     from ganrepro.describe import describe
 
-    try:
-        print(describe(cfg, args.experiment, args.method, args.variant, args.seed))
-    except (C.ConfigError, KeyError) as e:
-        raise SystemExit(f"describe: {e}")
+    print(describe(cfg, args.experiment, args.method, args.variant, args.seed))
     return 0
 
 
@@ -96,13 +95,21 @@ def cmd_tables(args) -> int:
     return 0
 
 
+def _run_args(p) -> None:
+    p.add_argument("experiment", help="an experiment of config/config.yaml, e.g. glgan_celeba128")
+    p.add_argument("method", help="a registered method, e.g. glgan")
+    p.add_argument("variant", help="one of the method's variants, e.g. patch8_adaop")
+    p.add_argument("--seed", type=int, default=0)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ganrepro", description=__doc__)
     ap.add_argument("--configfile", default=str(C.CONFIG_PATH))
     ap.add_argument("--config", action="append", metavar="KEY=VALUE", help="override, e.g. scale=full (repeatable)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("compare", help="print every cell of one table (or all) with its verdict")
-    p.add_argument("table", nargs="?", default="all")
+    p.add_argument("table", nargs="?", default="all",
+                   help=f"a table id ({', '.join(T.table_ids())}) or all (default)")
     p.set_defaults(fn=cmd_compare)
     p = sub.add_parser("export-published", help="write config/published.csv from the table specs")
     p.add_argument("--check", action="store_true", help="exit 1 if the committed file is stale")
@@ -112,15 +119,22 @@ def main(argv=None) -> int:
     p = sub.add_parser("tables", help="list the table specs")
     p.set_defaults(fn=cmd_tables)
     p = sub.add_parser("describe", help="print the layers and parameter counts of one run's G and D")
-    for a in ("experiment", "method", "variant"):
-        p.add_argument(a)
-    p.add_argument("--seed", type=int, default=0)
+    _run_args(p)
     p.set_defaults(fn=cmd_describe)
     p = sub.add_parser("train", help="train one run outside Snakemake")
-    for a in ("experiment", "method", "variant"):
-        p.add_argument(a)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out")
+    _run_args(p)
+    p.add_argument("--out", help="run folder (default: the pipeline's own for this run)")
     p.set_defaults(fn=cmd_train)
     args = ap.parse_args(argv)
-    return args.fn(args)
+    try:
+        rc = args.fn(args)
+        sys.stdout.flush()  # inside the try: a reader that left shows here, not at interpreter exit
+        return rc
+    except (C.ConfigError, T.SpecError, KeyError, MetricsError) as e:  # a user's mistake: one line, exit 2 (argparse's code)
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"python -m ganrepro {args.cmd}: error: {msg}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `compare | head`: the reader left; nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

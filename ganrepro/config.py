@@ -75,9 +75,18 @@ def validate_config(cfg: dict) -> None:
             if t not in known:
                 raise ConfigError(f"config key 'tables': unknown table {t!r}; known: {known}")
     for spec, cell in cells_of_run(cfg, specs=T.load_all()):
+        where = f"{spec.path.name}: cell ({cell.row_id}, {cell.col_id})"
         if cell.run["experiment"] not in cfg["experiments"]:
-            raise ConfigError(f"table {spec.id}: cell ({cell.row_id}, {cell.col_id}) names experiment "
-                              f"{cell.run['experiment']!r}, which config key 'experiments' does not define")
+            raise ConfigError(f"{where} names experiment {cell.run['experiment']!r}, which config key "
+                              f"'experiments' does not define")
+        m, v = cell.run["method"], cell.run["variant"]
+        if m in registry.METHOD_MODULES:
+            if v not in registry.get(m).variants:
+                raise ConfigError(f"{where}: method {m!r} has no variant {v!r}; its variants: "
+                                  f"{sorted(registry.get(m).variants)}")
+        elif m not in registry.PLANNED_METHODS:
+            raise ConfigError(f"{where} names method {m!r}, which is neither registered ({registry.registered()}) "
+                              f"nor a planned method whose module has not landed ({sorted(registry.PLANNED_METHODS)})")
 
 
 def _check_method_params(cfg: dict) -> None:
@@ -162,8 +171,11 @@ def paths(cfg: dict) -> dict:
     p = {"data": "data", "results": "results", "report": "report"}
     p.update(cfg.get("paths", {}))
     scale = cfg["scale"]
+    # the report of the full scale is report/ itself; any other scale's is report/<scale>/, so that a smoke run
+    # never overwrites a full-scale table
+    report = p["report"] if scale == "full" else f"{p['report']}/{scale}"
     return {"raw": f"{p['data']}/{scale}/raw", "prepared": f"{p['data']}/{scale}/prepared",
-            "results": f"{p['results']}/{scale}", "report": p["report"]}
+            "results": f"{p['results']}/{scale}", "report": report}
 
 
 def prepared_dir(cfg: dict, dataset: str, res: int) -> str:

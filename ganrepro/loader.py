@@ -10,15 +10,57 @@ from ganrepro.integrity import IntegrityError
 from ganrepro.io import read_json
 
 
-def load_prepared(folder) -> np.ndarray:
-    """Memory-mapped (N, H, W, 3) uint8 array of a prepared dataset (raises if its manifest is missing)."""
+VERIFIED_STAMP = "images.npy.verified.json"
+
+
+def _check_digest(path: Path, expected: str | None) -> None:
+    """``path``'s sha256 against the manifest's, once per version of the file: a stamp beside it records the size and
+    modification time it was checked at (any later write to the file, e.g. corruption, changes them)."""
+    from ganrepro.integrity import file_digest
+    from ganrepro.io import write_json
+
+    if not expected:
+        return
+    st = path.stat()
+    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": expected}
+    stamp = path.with_name(VERIFIED_STAMP)
+    try:
+        if read_json(stamp) == key:
+            return
+    except (OSError, ValueError):
+        pass
+    got = file_digest(path)
+    if got != expected:
+        raise IntegrityError(f"{path}: sha256 {got} differs from its manifest's {expected}: the prepared data is "
+                             f"corrupt; delete {path.parent} and re-run (prepare)")
+    write_json(stamp, key)
+
+
+def stamp_verified(path, sha256: str) -> None:
+    """Record that ``path`` (just written with digest ``sha256``) is verified as it is now: ``prepare`` calls this,
+    so that no training job hashes a freshly prepared array again."""
+    from ganrepro.io import write_json
+
+    st = Path(path).stat()
+    write_json(Path(path).with_name(VERIFIED_STAMP), {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256})
+
+
+def load_prepared(folder, verify: bool = True) -> np.ndarray:
+    """Memory-mapped (N, H, W, 3) uint8 array of a prepared dataset. Raises, naming the file, if the manifest is
+    missing, the array is truncated or of another shape, or (``verify``) its sha256 differs from the manifest's."""
     folder = Path(folder)
     if not (folder / "manifest.json").exists():
         raise FileNotFoundError(f"{folder}: no manifest.json: the dataset was not prepared completely")
     manifest = read_json(folder / "manifest.json")
-    arr = np.load(folder / "images.npy", mmap_mode="r")
+    path = folder / "images.npy"
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as e:  # e.g. "mmap length is greater than file size" for a truncated file
+        raise IntegrityError(f"{path}: unreadable prepared array ({e}); delete {folder} and re-run (prepare)") from None
     if list(arr.shape) != manifest["shape"]:
-        raise IntegrityError(f"{folder}: images.npy shape {arr.shape} != manifest {manifest['shape']}")
+        raise IntegrityError(f"{path}: shape {arr.shape} != manifest {manifest['shape']}")
+    if verify:
+        _check_digest(path, manifest.get("sha256"))
     return arr
 
 

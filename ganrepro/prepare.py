@@ -94,5 +94,8 @@ def prepare(fmt: str, source_path, out_dir, resolution: int, split: str = "train
                 "stats": {"crop_side_min": int(min(sides)), "crop_side_max": int(max(sides)),
                           "upsampled": int(upsampled)},
                 "sha256": file_digest(out_dir / "images.npy")}
+    from ganrepro.loader import stamp_verified
+
+    stamp_verified(out_dir / "images.npy", manifest["sha256"])
     write_json(out_dir / "manifest.json", manifest)
     return manifest

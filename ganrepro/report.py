@@ -136,14 +136,17 @@ def render_csv(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
     return buf.getvalue()
 
 
-def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
+def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult], link_stem: str | None = None) -> str:
+    """The table as an HTML fragment. ``link_stem``: how the page it sits in reaches the table's files (the index:
+    ``paper/name``, the default; the table's own page and its copies: ``name``)."""
+    stem = spec.report_stem if link_stem is None else link_stem
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
     body = "".join("<tr class='" + r.verdict.replace(" ", "-") + "'>" + "".join(
         f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for r, row in zip(results, table_rows(results)))
     return (f"<h2 id='{spec.id}'>{html.escape(spec.id)}: {html.escape(spec.title)}</h2>"
             f"<p>Source: {html.escape(spec.source['file'])}, {html.escape(spec.source['table'])}. "
-            f"<a href='{spec.report_stem}.md'>Markdown</a> · <a href='{spec.report_stem}.tex'>LaTeX</a> · "
-            f"<a href='{spec.report_stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
+            f"<a href='{stem}.md'>Markdown</a> · <a href='{stem}.tex'>LaTeX</a> · "
+            f"<a href='{stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>" + _claims_html(spec, results))
 
 
@@ -165,7 +168,10 @@ def write_table(spec: TableSpec, cfg: dict, out_stem) -> list[CellResult]:
     out_stem = str(out_stem)
     write_text(out_stem + ".csv", render_csv(spec, cfg, results))
     write_text(out_stem + ".tex", render_latex(spec, cfg, results))
-    write_text(out_stem + ".html", "<meta charset='utf-8'>" + render_html_table(spec, cfg, results))
+    page = render_html_table(spec, cfg, results, link_stem=Path(out_stem).name)  # links beside the page itself
+    write_text(out_stem + ".html", f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(spec.id)}"
+               f"</title><style>{CSS}</style></head><body><p>Scale: <b>{html.escape(str(cfg['scale']))}</b></p>{page}"
+               f"</body></html>")
     write_text(out_stem + ".md", render_markdown(spec, cfg, results))
     return results
 
@@ -173,12 +179,18 @@ def write_table(spec: TableSpec, cfg: dict, out_stem) -> list[CellResult]:
 CSS = ("body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;margin-bottom:1em}"
        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}tr.reproduced{background:#e6ffe6}"
        "tr.not-reproduced{background:#ffe6e6}tr.diverged{background:#fff0cc}tr.published-only{color:#777}"
-       "tr.not-run{color:#999}")
+       "tr.not-run{color:#999}tr.missing{background:#f0f0f0}tr.not-comparable{background:#eef3ff}"
+       "tr.no-published-value{background:#f7f7ff}")
 
 
-def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] = ()) -> None:
+def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] = (),
+                links: list[tuple[str, str]] = ()) -> None:
+    """report_dir/index.{md,html}: every table, the ``plots`` and ``links`` ((label, path relative to report_dir),
+    e.g. the committed full-scale reference results)."""
     report_dir = Path(report_dir)
-    md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", "", "| Table | Title | Verdicts |", "|---|---|---|"]
+    md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", ""]
+    md += [f"- [{label}]({path})" for label, path in links] + ([""] if links else [])
+    md += ["| Table | Title | Verdicts |", "|---|---|---|"]
     parts = []
     for spec in specs:
         results = evaluate_table(spec, cfg)
@@ -196,7 +208,9 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
     write_text(report_dir / "index.html",
                f"<!doctype html><html><head><meta charset='utf-8'><title>ganrepro report</title><style>{CSS}"
                f"</style></head><body><h1>ganrepro report</h1><p>Scale: <b>{cfg['scale']}</b>. "
-               f"{len(specs)} tables.</p><ul>" + "".join(
+               f"{len(specs)} tables.</p>" + "".join(
+                   f"<p><a href='{html.escape(path)}'>{html.escape(label)}</a></p>" for label, path in links)
+               + "<ul>" + "".join(
                    f"<li><a href='#{s.id}'>{html.escape(s.id)}</a>: {html.escape(s.title)}</li>" for s in specs)
                + "</ul>" + "".join(parts) + "<h2>Plots</h2>" + plot_html + "</body></html>\n")
 

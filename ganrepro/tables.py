@@ -156,8 +156,13 @@ def _check_claims(claims, path: Path, row_ids: list, col_ids: list) -> None:
 
 def load_spec(path) -> TableSpec:
     path = Path(path)
-    with open(path) as f:
-        d = yaml.safe_load(f)
+    try:
+        with open(path) as f:
+            d = yaml.safe_load(f)
+    except yaml.YAMLError as e:  # one line: the file and where the YAML broke
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise SpecError(f"{path.name}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
     _check(isinstance(d, dict), path, "not a mapping")
     unknown = set(d) - ALLOWED_TOP
     _check(not unknown, path, f"unknown key(s) {sorted(unknown)}")

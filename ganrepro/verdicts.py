@@ -37,12 +37,54 @@ def metric_key(spec: TableSpec, cfg: dict, cell: Cell) -> str:
     return cell.metric
 
 
-def _read_metrics(path: Path) -> dict | None:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
+class MetricsError(ValueError):
+    """A run's metrics.json exists but cannot be read as one (empty, truncated, not a mapping, a non-number value)."""
+
+
+def metrics_problem(path) -> str | None:
+    """Why the file at ``path`` is not a readable metrics.json (None: it is, or it does not exist)."""
+    path = Path(path)
+    if not path.exists():
         return None
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return f"not JSON ({type(e).__name__}: {e})" if path.stat().st_size else "empty file"
+    if not isinstance(m, dict):
+        return f"not a mapping but {type(m).__name__}"
+    if m.get("status") not in ("finished", "diverged"):
+        return f"status is {m.get('status')!r}, not finished or diverged"
+    values = m.get("values")
+    if not isinstance(values, dict):
+        return "no 'values' mapping"
+    bad = [k for k, v in values.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+    if bad:
+        return f"values that are not numbers: {bad}"
+    return None
+
+
+def set_aside_unreadable(paths) -> list[tuple[Path, Path, str]]:
+    """Rename each unreadable metrics.json among ``paths`` to ``metrics.json.unreadable`` (kept, not deleted), so
+    that the pipeline sees the run's metrics as absent and evaluates it again: [(file, new name, why)]."""
+    moved = []
+    for p in map(Path, paths):
+        why = metrics_problem(p)
+        if why is not None:
+            dest = p.with_name(p.name + ".unreadable")
+            p.replace(dest)
+            moved.append((p, dest, why))
+    return moved
+
+
+def _read_metrics(path: Path) -> dict | None:
+    """A run's metrics.json, or None when it does not exist; an unreadable one raises MetricsError naming it."""
+    why = metrics_problem(path)
+    if why is not None:
+        raise MetricsError(f"{path}: unreadable metrics.json ({why}); delete it and re-run `snakemake all` (the "
+                           f"pipeline moves such files aside and re-evaluates the run)")
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
 
 
 def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole pipeline at smoke scale on this machine: every paper table -> report/index.html.
+# The whole pipeline at smoke scale on this machine: every paper table -> report/smoke/index.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1

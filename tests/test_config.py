@@ -162,3 +162,38 @@ def test_cells_of_run_matches_given_keys(full_cfg):
     assert all(c.run for _, c in C.cells_of_run(full_cfg))  # published-only rows have no run
     full_cfg["tables"] = ["brc_table2"]
     assert {s.id for s, _ in C.cells_of_run(full_cfg, "brc_ring8")} == {"brc_table2"}
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (("method: wgan_gp, variant: default", "method: wgan_gpp, variant: default"),
+     "glgan_table1.yaml: cell (wgan_gp, fid128) names method 'wgan_gpp', which is neither registered"),
+    (("method: wgan_gp, variant: default", "method: wgan_gp, variant: defualt"),
+     "glgan_table1.yaml: cell (wgan_gp, fid128): method 'wgan_gp' has no variant 'defualt'"),
+])
+def test_spec_typo_in_method_or_variant_fails_naming_file_and_cell(base_cfg, tmp_path, monkeypatch, edit, needle):
+    """A misspelt method or variant in a table spec used to turn the cells into 'not run' silently."""
+    from ganrepro import tables as T
+
+    src = T.TABLES_DIR / "glgan_table1.yaml"
+    bad = tmp_path / src.name
+    bad.write_text(src.read_text().replace(*edit, 1))
+    specs = [T.load_spec(bad) if s.id == "glgan_table1" else s for s in T.load_all()]
+    monkeypatch.setattr(T, "load_all", lambda *a, **k: specs)
+    with pytest.raises(C.ConfigError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        C.validate_config(base_cfg)
+
+
+def test_planned_methods_are_the_specs_unregistered_ones():
+    """Every method a spec names is registered or planned, and no planned method is registered already."""
+    from ganrepro import registry
+    from ganrepro import tables as T
+
+    named = {c.run["method"] for s in T.load_all() for c in s.cells() if c.run}
+    assert named - set(registry.METHOD_MODULES) == set(registry.PLANNED_METHODS)
+    assert not set(registry.PLANNED_METHODS) & set(registry.METHOD_MODULES)
+
+
+def test_smoke_and_full_reports_are_separate(base_cfg):
+    """A smoke run after a full-scale one overwrote report/<paper>/<table>.*: each scale now has its own folder."""
+    full, smoke = ({**base_cfg, "scale": s} for s in ("full", "smoke"))
+    assert C.paths(full)["report"] == "report" and C.paths(smoke)["report"] == "report/smoke"

@@ -1,5 +1,6 @@
 """Source formats -> prepared dataset, on fixtures written in each real on-disk format; integrity failures."""
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -120,3 +121,24 @@ def test_batch_sampler_resumable():
     for w in want:
         assert (b.next() == w).all()
     assert want[0].min() >= -1 and want[0].max() <= 1 and want[0].shape == (4, 3, 8, 8)
+
+
+def test_corrupt_or_truncated_prepared_data_fails_before_training_naming_the_file(tmp_path):
+    """Random bytes under an intact header used to train to the end on garbage; a truncated array failed with
+    numpy's 'mmap length is greater than file size' naming no file."""
+    from ganrepro.integrity import IntegrityError
+    from ganrepro.loader import VERIFIED_STAMP
+
+    src = write_fixture("cifar_pickle", tmp_path / "c.tar.gz", n=6, size=(32, 32))
+    prepare("cifar_pickle", src, tmp_path / "c", resolution=32)
+    path = tmp_path / "c" / "images.npy"
+    load_prepared(tmp_path / "c")  # checked once, then stamped
+    assert (tmp_path / "c" / VERIFIED_STAMP).exists()
+    data = bytearray(path.read_bytes())
+    data[-100:] = bytes(range(100))  # the pixels change, the header does not
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match=re.escape(str(path)) + ": sha256 .* differs from its manifest"):
+        load_prepared(tmp_path / "c")
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(IntegrityError, match=re.escape(str(path)) + ": unreadable prepared array"):
+        load_prepared(tmp_path / "c")

@@ -41,3 +41,13 @@ def test_data_jobs_match_planned_runs(tmp_path, base_cfg):
         assert sorted(got) == sorted(datasets), rule
     downloaded = {(j["dataset"], j["file"]) for j in jobs["download"]}
     assert downloaded == {(d, cfg["datasets"][d]["file"]) for d in datasets}
+    # the README states these counts and pairs: keep its sentence true
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    order = sorted(pairs, key=lambda p: (p[0], int(p[1])))
+    names = []
+    for d in dict.fromkeys(d for d, _ in order):
+        res = [r for dd, r in order if dd == d]
+        names.append(f"{d} {' and '.join(res)}" if len(res) == 2 else f"{d} {', '.join(res)}")
+    sentence = (f"holds {len(jobs['download'])} downloads, {len(jobs['verify'])} verifies and {len(prepare)} prepares: "
+                + ", ".join(names))
+    assert sentence in readme, sentence

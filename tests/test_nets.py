@@ -478,11 +478,12 @@ def test_describe_cli(capsys):
     assert param_count(G) == 6579
 
 
-def test_describe_cli_unknown_run():
+def test_describe_cli_unknown_run(capsys):
     from ganrepro.cli import main
 
-    with pytest.raises(SystemExit, match="describe"):
-        main(["--config", "scale=smoke", "describe", "lga_cifar10", "wgan_gp", "nope"])
+    assert main(["--config", "scale=smoke", "describe", "lga_cifar10", "wgan_gp", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "describe: error:" in err and "no variant 'nope'" in err
 
 
 def test_network_kwargs_mapping():

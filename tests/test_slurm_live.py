@@ -184,8 +184,8 @@ def _table_rows(path: Path) -> list[dict]:
 def test_table_equals_the_local_run(slurm_run):
     """Same seeds, same numbers on CPU: every cell equal, except the measured training time (wall clock)."""
     r = slurm_run
-    a = _table_rows(r["work"] / "report/glgan/table2.csv")
-    b = _table_rows(r["local"] / "report/glgan/table2.csv")
+    a = _table_rows(r["work"] / "report/smoke/glgan/table2.csv")
+    b = _table_rows(r["local"] / "report/smoke/glgan/table2.csv")
     assert len(a) == len(b) > 0
     timed = 0
     for ra, rb in zip(a, b):
@@ -198,7 +198,7 @@ def test_table_equals_the_local_run(slurm_run):
     fid = [x for x in a if x["metric"] == "fid" and x["n_seeds"] == "1"]
     assert fid and all(float(x["reproduced_mean"]) > 0 for x in fid)  # real numbers, equal to the local ones
     for ext in ("md", "tex", "html"):
-        assert (r["work"] / f"report/glgan/table2.{ext}").stat().st_size > 0
+        assert (r["work"] / f"report/smoke/glgan/table2.{ext}").stat().st_size > 0
     metrics = json.loads((r["work"] / f"results/smoke/runs/{TRAIN_RUN}/metrics.json").read_text())
     assert metrics["status"] == "finished"
 
@@ -231,8 +231,8 @@ def test_a_job_failing_for_good_loses_nothing_else(slurm_run):
     assert len(verify) == 3, verify  # first attempt + 2 retries (profile), then given up
     assert "data/smoke/raw/logs/celeba.verify.log" in out  # ... names the failed job's log ...
     assert "corrupt or truncated" in (r["work"] / "data/smoke/raw/logs/celeba.verify.log").read_text()  # the cause
-    assert (r["work"] / "report/glgan/table2.md").exists()  # ... and everything else finished (keep-going)
-    assert not (r["work"] / "report/glgan/table1.md").exists()
+    assert (r["work"] / "report/smoke/glgan/table2.md").exists()  # ... and everything else finished (keep-going)
+    assert not (r["work"] / "report/smoke/glgan/table1.md").exists()
     # a partial report from what finished: the CelebA cells are 'missing'
     c = subprocess.run([sys.executable, "-m", "ganrepro", "compare", "glgan_table1"], cwd=r["work"],
                        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})

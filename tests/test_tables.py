@@ -194,6 +194,41 @@ def test_write_table_outputs(full_cfg, tmp_path):
         assert (tmp_path / "lga" / f"table2.{ext}").stat().st_size > 0
 
 
+def _local_links(page: Path) -> list[Path]:
+    """Every relative href / Markdown link of a page, resolved against the page's folder."""
+    import re
+
+    text = page.read_text()
+    refs = re.findall(r"href='([^'#:]+)'", text) + re.findall(r"\]\(([^)#:]+)\)", text)
+    return [page.parent / r for r in refs]
+
+
+def test_every_link_of_the_table_pages_and_the_index_resolves(full_cfg, tmp_path):
+    """report/<paper>/<table>.html links its own .md/.tex/.csv beside it (it linked <paper>/<table>.md, which
+    resolved to report/<paper>/<paper>/...); the index links each table's files under <paper>/."""
+    from ganrepro.report import write_index
+
+    specs = [T.get_spec("lga_table2"), T.get_spec("glgan_table4")]
+    for spec in specs:
+        write_table(spec, full_cfg, tmp_path / spec.report_stem)
+        page = tmp_path / f"{spec.report_stem}.html"
+        assert page.read_text().startswith("<!doctype html>") and "<style>" in page.read_text()
+    (tmp_path / "reference" / "brc").mkdir(parents=True)
+    (tmp_path / "reference" / "brc" / "README.md").write_text("# reference")
+    write_index(specs, full_cfg, tmp_path / "smoke", links=[("brc reference", "../reference/brc/README.md")])
+    for spec in specs:  # the smoke index sits one folder down: its table links are the smoke tables'
+        for ext in ("md", "tex", "csv"):
+            (tmp_path / "smoke" / f"{spec.report_stem}.{ext}").parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "smoke" / f"{spec.report_stem}.{ext}").write_text("x")
+    write_index(specs, full_cfg, tmp_path)
+    pages = [tmp_path / f"{s.report_stem}.{ext}" for s in specs for ext in ("html", "md")]
+    pages += [tmp_path / "index.html", tmp_path / "index.md", tmp_path / "smoke" / "index.html",
+              tmp_path / "smoke" / "index.md"]
+    links = [(p, link) for p in pages for link in _local_links(p)]
+    assert len(links) >= 3 * len(specs) * 2
+    assert [str(link) for _, link in links if not link.exists()] == []
+
+
 def test_claims_judged_on_published_and_reproduced_means(full_cfg):
     """brc_table2's claim: each BRC row beats its plain row in every column, in the metric's direction."""
     spec = T.get_spec("brc_table2")
@@ -236,3 +271,59 @@ def test_claims_across_columns_single_seed(full_cfg):
     assert t2d["rhg"].within_spread is None
     assert claim_summary([t2d["rhg"], t2d["cg"]]) == ("published: holds in 2 of 2; reproduced: holds in 1 of 2 "
                                                        "(one seed per cell: no seed spread to judge against)")
+
+
+def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    """An unknown table, a bad --config pair and a spec that is not YAML: one line on stderr naming the cause, exit 2
+    (not a traceback)."""
+    from ganrepro.cli import main
+
+    assert main(["compare", "glgan_table9"]) == 2
+    assert "unknown table 'glgan_table9'" in capsys.readouterr().err
+    assert main(["--config", "scale", "runs"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    bad = tmp_path / "glgan_table9.yaml"
+    bad.write_text("paper: glgan\nname: table9\nrows: [a, b\n")
+    with pytest.raises(T.SpecError, match=r"glgan_table9.yaml: not valid YAML \(line \d+, column \d+\)"):
+        T.load_spec(bad)
+
+
+def test_compare_into_a_closed_pipe_is_quiet(monkeypatch, capsys):
+    """`compare | head`: the reader has gone (EPIPE on write); compare exits 0 without a BrokenPipeError."""
+    import os
+
+    from ganrepro.cli import main
+
+    r, w = os.pipe()
+    os.close(r)  # the reader left: every write to w fails with EPIPE
+    out = open(w, "w", buffering=1)
+    monkeypatch.setattr("sys.stdout", out)
+    try:
+        assert main(["compare", "glgan_table5"]) == 0
+    finally:
+        monkeypatch.undo()
+        out.close()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,why", [
+    ("", "empty file"), ('{"status": "finished", "val', "not JSON"), ("{}", "status is None"),
+    ("null", "not a mapping but NoneType"), ("[]", "not a mapping but list"),
+    ('{"status": "finished", "values": {"fid@10000": "12.3"}}', "values that are not numbers: ['fid@10000']"),
+])
+def test_unreadable_metrics_is_an_error_naming_the_file(full_cfg, content, why):
+    """It read as 'missing' (exit 0) or gave a traceback naming no file; now reading the table names the file (the
+    CLI prints it as one line, exit 2), and the pipeline moves the file aside so that the run is evaluated again."""
+    from ganrepro.verdicts import MetricsError, set_aside_unreadable
+
+    spec = T.get_spec("glgan_table1")
+    run = ("glgan_celeba128", "wgan_gp", "default")
+    _write_metrics(full_cfg, run, 0, status="finished", comparable=True, values={"fid@10000": 30.0})
+    path = Path(C.run_dir(full_cfg, *run, 1)) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    with pytest.raises(MetricsError, match=re.escape(str(path)) + ".*" + re.escape(why)):
+        evaluate_table(spec, full_cfg)
+    [(moved, dest, reason)] = set_aside_unreadable([path, Path(C.run_dir(full_cfg, *run, 0)) / "metrics.json"])
+    assert moved == path and dest.read_text() == content and not path.exists() and why in reason
+    assert _by(evaluate_table(spec, full_cfg), "WGAN-GP", "FID(128)").note.startswith("missing: seed(s) [1")

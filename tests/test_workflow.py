@@ -78,10 +78,15 @@ def test_smoke_dry_run_and_single_table_target(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     stats = job_stats(p.stdout + p.stderr)
     assert stats["train"] == 2 and stats["glgan_table2"] == 1 and "index" not in stats  # WGAN-GP and GL-GAN rows
-    p = smk("--cores", "2", *isolated(tmp_path), "-n", "report/glgan/table5.md")
+    p = smk("--cores", "2", *isolated(tmp_path), "-n", "report/smoke/glgan/table5.md")
     stats = job_stats(p.stdout + p.stderr)
     assert p.returncode == 0 and stats["glgan_table5"] == 1 and "index" not in stats
     assert stats["train"] == stats["evaluate"] == 27  # 9 rows x 3 datasets, nothing of the other tables
+    # the spec is a relative input (an absolute one re-rendered every table when a checkout moved)
+    inputs = re.search(r"rule glgan_table5:\n\s+input: (.*)", p.stdout + p.stderr).group(1).split(", ")
+    spec_in = [i for i in inputs if i.endswith("glgan_table5.yaml")]
+    assert len(spec_in) == 1 and not os.path.isabs(spec_in[0]) and (tmp_path / spec_in[0]).resolve() == \
+        (ROOT / "config" / "tables" / "glgan_table5.yaml").resolve()
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -121,7 +126,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
     assert (stats["total"], stats["train"], stats["curve"]) == (233, 87, 10)  # the README's counts
-    report = repo / "report"
+    report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
+    assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
     assert len(specs) == 12
     for spec in specs:
@@ -130,6 +136,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
             assert (report / paper / f"{name}.{ext}").stat().st_size > 0, (spec.stem, ext)
     index = (report / "index.html").read_text()
     assert all(s.stem in index for s in specs) and "training_curves.png" in index
+    assert "href='../reference/brc/README.md'" in index  # the committed full-scale BRC results
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
     for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves"):
         assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0
@@ -166,3 +173,16 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     # a second run has nothing to do
     p = smk("--profile", "local", "all", "-n", cwd=repo)
     assert "Nothing to be done" in p.stdout + p.stderr
+
+
+def test_unreadable_metrics_is_moved_aside_and_the_run_evaluated_again(tmp_path):
+    """A truncated metrics.json used to count as up to date for Snakemake (and as 'missing' for the tables) forever."""
+    run = tmp_path / "results" / "smoke" / "runs" / "glgan_flowers256" / "glgan" / "patch4_adaop" / "seed0"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text('{"status": "fini')
+    p = smk("--cores", "1", *isolated(tmp_path), "-n", "glgan_table2")
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = p.stdout + p.stderr
+    assert "metrics.json is unreadable (not JSON" in out and "moved to metrics.json.unreadable" in out
+    assert (run / "metrics.json.unreadable").read_text() == '{"status": "fini' and not (run / "metrics.json").exists()
+    assert job_stats(out)["evaluate"] == 2

@@ -1,4 +1,5 @@
 # Shared set-up: validate the config (schema + cross-references) before any job, and the target functions.
+import os
 import sys
 
 sys.path.insert(0, workflow.basedir)
@@ -30,6 +31,21 @@ SLURM_CPU, SLURM_GPU = C.slurm_resources(config, gpu=False), C.slurm_resources(c
 
 def run_dir(experiment, method, variant, seed):
     return C.run_dir(config, experiment, method, variant, seed)
+
+
+def _set_aside_unreadable_metrics():
+    """A truncated / empty / non-numeric metrics.json would read as a finished run: move it aside (kept as
+    metrics.json.unreadable) so that this invocation evaluates the run again; say so, naming the file."""
+    from ganrepro.verdicts import set_aside_unreadable
+
+    files = [f"{run_dir(e, m, v, s)}/metrics.json" for e, m, v in RUNS for s in C.run_seeds(config, e, m, v)]
+    for path, dest, why in set_aside_unreadable(files):
+        print(f"ganrepro: {path} is unreadable ({why}): moved to {dest.name}; the run is evaluated again",
+              file=sys.stderr)
+
+
+if not (workflow.remote_exec or workflow.subprocess_exec):  # once, in the invocation the user started
+    _set_aside_unreadable_metrics()
 
 
 def experiment_data(experiment):

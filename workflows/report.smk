@@ -7,7 +7,7 @@ for _spec in TABLES:
             _spec.id
         input:
             table_metrics(_spec),
-            spec=str(_spec.path),  # editing a spec (published value, claim) re-renders its table
+            spec=os.path.relpath(_spec.path),  # editing a spec re-renders its table; relative: a moved checkout does not
         output:
             table_outputs(_spec),
         log:
