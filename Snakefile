@@ -19,3 +19,4 @@ rule all:
         f"{REPORT}/index.md",
         [table_outputs(spec) for spec in TABLES],
         curve_targets(),  # metrics over training of the runs whose train.eval_points is set
+        all_metrics(),  # every planned run's metrics.json, asked for directly (not only through the tables)

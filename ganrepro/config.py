@@ -312,6 +312,19 @@ def planned_runs(cfg: dict) -> list[tuple[str, str, str]]:
     return sorted(out)
 
 
+def slurm_warnings(cfg: dict) -> list[str]:
+    """What the slurm profile's user may have forgotten: no partition (jobs go to the cluster's default partition,
+    which may be a CPU or debug one) or no account."""
+    out = []
+    if "slurm_partition" not in slurm_resources(cfg, gpu=False):
+        out.append("no SLURM partition set (GANREPRO_SLURM_PARTITION / GANREPRO_SLURM_GPU_PARTITION or config keys "
+                   "slurm.partition / slurm.gpu_partition): every job goes to the cluster's default partition")
+    if "slurm_account" not in slurm_resources(cfg, gpu=False):
+        out.append("no SLURM account set (GANREPRO_SLURM_ACCOUNT or config key slurm.account): jobs are charged to "
+                   "your default account")
+    return out
+
+
 def slurm_resources(cfg: dict, gpu: bool) -> dict:
     """``slurm_partition`` / ``slurm_account`` resources from config ``slurm.*`` or GANREPRO_SLURM_* variables."""
     import os

@@ -8,36 +8,36 @@ import matplotlib
 matplotlib.use("Agg")
 
 
-def training_curves(run_dirs, out_path) -> None:
-    """One panel per loss (d_loss, g_loss) against step, one line per run."""
+def training_curves(run_dirs, out_path, cols: int = 3) -> None:
+    """Generator and discriminator loss against step: one panel per experiment (its runs' lines, coloured by
+    method/variant and seed, solid G, dashed D), so that no panel holds more than one experiment's runs."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
 
-    from ganrepro.io import atomic_path
+    from ganrepro.io import read_json
 
-    frames = []
-    for d in run_dirs:
-        log = Path(d) / "log.csv"
-        if log.exists():
-            df = pd.read_csv(log)
-            df["run"] = "/".join(Path(d).parts[-4:])
-            frames.append(df[["step", "d_loss", "g_loss", "run"]])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    if frames:
-        long = pd.concat(frames).melt(id_vars=["step", "run"], var_name="loss", value_name="value")
-        for ax, name in zip(axes, ("d_loss", "g_loss")):
-            sns.lineplot(data=long[long["loss"] == name], x="step", y="value", hue="run", ax=ax, legend=name == "g_loss")
-            ax.set_title(name)
-        if axes[1].get_legend():
-            axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1, 1))
-    else:
-        for ax in axes:
-            ax.text(0.5, 0.5, "no runs", ha="center")
-    fig.tight_layout()
-    with atomic_path(out_path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    by_exp: dict[str, list] = {}
+    for d in map(Path, run_dirs):
+        if (d / "log.csv").exists() and (d / "config.json").exists():
+            cfg = read_json(d / "config.json")
+            df = pd.read_csv(d / "log.csv")[["step", "d_loss", "g_loss"]]
+            df["run"] = f"{cfg['method']}/{cfg['variant']} s{cfg['seed']}"
+            by_exp.setdefault(cfg["experiment"], []).append(df)
+    n = max(1, len(by_exp))
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(8 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    if not by_exp:
+        axes[0, 0].text(0.5, 0.5, "no runs with a log.csv", ha="center", transform=axes[0, 0].transAxes)
+    for ax, (exp, frames) in zip(axes.flat, sorted(by_exp.items())):
+        long = pd.concat(frames).melt(id_vars=["step", "run"], value_vars=["g_loss", "d_loss"], var_name="loss")
+        sns.lineplot(data=long, x="step", y="value", hue="run", style="loss", ax=ax, linewidth=1)
+        ax.set_title(exp, fontsize=9)
+        ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _save_fig(fig, out_path)
 
 
 def mog_curves(run_dirs, out_path, metrics=("test_fid", "test_js")) -> None:
@@ -65,8 +65,10 @@ def mog_curves(run_dirs, out_path, metrics=("test_fid", "test_js")) -> None:
             sns.lineplot(data=pd.concat(frames), x="step", y=name, hue="method", ax=ax, legend=name == metrics[-1])
             if name == "test_fid":
                 ax.set_yscale("log")
-        else:
-            ax.text(0.5, 0.5, "no runs", ha="center")
+        else:  # e.g. the smoke scale: 20 steps, test metrics every monitor_every = 100 logged steps
+            ax.text(0.5, 0.5, "no test metrics in any log.csv: the runs are shorter than train.monitor_every\n"
+                    "(the smoke scale) or no 5-mode ring run was trained", ha="center", va="center", fontsize=8,
+                    transform=ax.transAxes)
         ax.set_title(name.removeprefix("test_").upper())
     fig.tight_layout()
     with atomic_path(out_path, suffix=".png") as tmp:

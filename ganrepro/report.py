@@ -184,9 +184,11 @@ CSS = ("body{font-family:sans-serif;margin:2em;max-width:90em}table{border-colla
 
 
 def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] = (),
-                links: list[tuple[str, str]] = ()) -> None:
-    """report_dir/index.{md,html}: every table, the ``plots`` and ``links`` ((label, path relative to report_dir),
-    e.g. the committed full-scale reference results)."""
+                links: list[tuple[str, str]] = (), samples: dict | None = None) -> None:
+    """report_dir/index.{md,html}: every table, the ``plots``, ``links`` ((label, path relative to report_dir),
+    e.g. the committed full-scale reference results) and ``samples`` (table id -> [(run label, path of its
+    samples.png relative to report_dir)], shown under the table)."""
+    samples = samples or {}
     report_dir = Path(report_dir)
     md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", ""]
     md += [f"- [{label}]({path})" for label, path in links] + ([""] if links else [])
@@ -199,7 +201,7 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
         summary = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
         md.append(f"| [{spec.id}]({spec.report_stem}.md) | {spec.title} | {summary} |")
-        parts.append(render_html_table(spec, cfg, results))
+        parts.append(render_html_table(spec, cfg, results) + _samples_html(samples.get(spec.id, [])))
     if plots:
         md += ["", "## Plots", ""] + [f"- [{Path(p).name}]({p})" for p in plots]
     plot_html = "".join(f"<figure><img src='{html.escape(p)}' width='600'><figcaption>{html.escape(p)}</figcaption>"
@@ -213,6 +215,15 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
                + "<ul>" + "".join(
                    f"<li><a href='#{s.id}'>{html.escape(s.id)}</a>: {html.escape(s.title)}</li>" for s in specs)
                + "</ul>" + "".join(parts) + "<h2>Plots</h2>" + plot_html + "</body></html>\n")
+
+
+def _samples_html(grids: list[tuple[str, str]]) -> str:
+    if not grids:
+        return ""
+    figs = "".join(f"<figure style='display:inline-block;margin:4px'><a href='{html.escape(p)}'><img src='"
+                   f"{html.escape(p)}' width='160' loading='lazy'></a><figcaption style='font-size:75%'>"
+                   f"{html.escape(label)}</figcaption></figure>" for label, p in grids)
+    return f"<details><summary>Generated samples ({len(grids)} runs, seed 0)</summary>{figs}</details>"
 
 
 def compare_lines(specs: list[TableSpec], cfg: dict) -> list[str]:

@@ -151,7 +151,11 @@ def load_state(path) -> tuple[dict, dict, Path]:
     else:
         file = path
         run_dir = _run_dir_of(file)
-    state = torch.load(file, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch's own message names no file
+        raise RuntimeError(f"{file}: cannot load the weights ({type(e).__name__}: {e}); delete the run folder "
+                           f"{run_dir} and train it again") from None
     return state, read_json(run_dir / "config.json"), file
 
 

@@ -251,3 +251,14 @@ def test_dry_run_lists_one_curve_job_per_run_with_eval_points(tmp_path):
     assert counts.get("curve") == len(expected) and counts.get("curves") == 1, block
     for d in expected:
         assert f"{d}/curve.csv" in p.stdout + p.stderr
+
+
+def test_a_corrupt_weights_file_is_named(tmp_path):
+    from ganrepro.snapshots import load_generator
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "final.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(RuntimeError, match=re.escape(str(run / "final.pt")) + ": cannot load the weights"):
+        load_generator(run)

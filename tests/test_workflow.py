@@ -59,6 +59,11 @@ def test_full_scale_slurm_dry_run(tmp_path):
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
     assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
     assert stats["glgan_figures"] == 1
+    # `all` asks for every planned run's metrics.json itself (a failed re-evaluation left `all` "nothing to do")
+    all_inputs = set(re.search(r"rule all:\n\s+input: (.*)", out).group(1).split(", "))
+    planned = {f"{C.run_dir(cfg, e, m, v, s)}/metrics.json" for e, m, v in C.planned_runs(cfg)
+               for s in C.run_seeds(cfg, e, m, v)}
+    assert len(planned) == expected and planned <= all_inputs
     # datasets: celeba (64, 128), celebahq 256, cifar10, cifar100, flowers102, lsun_bedroom, lsun_church 256, stl10
     assert stats["download"] == 8 and stats["prepare"] == 9
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
@@ -71,6 +76,20 @@ def test_full_scale_slurm_dry_run(tmp_path):
         assert "gpu=1" in res[rule] and "cpus_per_gpu=8" in res[rule], (rule, res[rule])
     for rule in ("download", "prepare"):
         assert "gpu=" not in res[rule], (rule, res[rule])
+
+
+def test_slurm_profile_warns_without_partition_or_account(tmp_path):
+    """`snakemake --profile slurm -n all` planned every job with no partition and no account, silently."""
+    env = {k: v for k, v in ENV.items() if not k.startswith("GANREPRO_SLURM_")}
+    args = ["--profile", str(ROOT / "slurm"), *isolated(tmp_path), "-n", "glgan_table4"]
+    p = subprocess.run([SNAKEMAKE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "warning: no SLURM partition set" in p.stderr and "warning: no SLURM account set" in p.stderr
+    env.update(GANREPRO_SLURM_PARTITION="gpu", GANREPRO_SLURM_ACCOUNT="lab")
+    p = subprocess.run([SNAKEMAKE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "warning: no SLURM" not in p.stderr
+    p = smk("--cores", "1", *isolated(tmp_path), "-n", "glgan_table4")  # local runs: no cluster, no warning
+    assert p.returncode == 0 and "warning: no SLURM" not in p.stderr
 
 
 def test_smoke_dry_run_and_single_table_target(tmp_path):
@@ -137,6 +156,10 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     index = (report / "index.html").read_text()
     assert all(s.stem in index for s in specs) and "training_curves.png" in index
     assert "href='../reference/brc/README.md'" in index  # the committed full-scale BRC results
+    # every link and image of the index resolves, the runs' sample grids among them (one per image run)
+    refs = re.findall(r"(?:href|src)='([^'#:]+)'", index)
+    assert [r for r in refs if not (report / r).exists()] == []
+    assert len({r for r in refs if r.endswith("/samples.png")}) == 55  # 87 runs less 30 mixtures, 2 diverged
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
     for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves"):
         assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0

@@ -27,6 +27,9 @@ BRC_REFERENCE_TABLES = ["brc_table_mog_ring5", "brc_table2", "brc_table_solver"]
 RUNS = C.planned_runs(config)  # (experiment, method, variant) the tables need and the registry can train
 # SLURM partition/account for the cluster profile (ignored by local runs): config keys or environment variables
 SLURM_CPU, SLURM_GPU = C.slurm_resources(config, gpu=False), C.slurm_resources(config, gpu=True)
+if (config.get("slurm") or {}).get("profile") and not (workflow.remote_exec or workflow.subprocess_exec):
+    for _why in C.slurm_warnings(config):
+        print(f"ganrepro: warning: {_why}", file=sys.stderr)
 
 
 def run_dir(experiment, method, variant, seed):

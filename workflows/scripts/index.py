@@ -4,7 +4,7 @@ import _boot  # noqa: F401
 import os
 from pathlib import Path
 
-from ganrepro.config import selected_tables
+from ganrepro.config import cells_of_run, run_dir, run_seeds, selected_tables
 from ganrepro.report import write_index
 
 smk = snakemake  # noqa: F821
@@ -15,4 +15,16 @@ with _boot.logged(smk):
     base = Path(smk.config.get("paths", {}).get("report", "report"))
     links = [(f"{p.parent.name}: full-scale reference results (committed)", os.path.relpath(p, report_dir))
              for p in sorted(base.glob("reference/*/README.md"))]
-    write_index(selected_tables(smk.config), smk.config, report_dir, plots, links)
+    # each table's runs' sample grids (first seed; image runs only: the mixtures have no samples.png)
+    samples = {}
+    for spec in selected_tables(smk.config):
+        seen = {}
+        for _, cell in cells_of_run(smk.config, specs=[spec]):
+            r = cell.run
+            key = (r["experiment"], r["method"], r["variant"])
+            seeds = run_seeds(smk.config, *key)
+            png = Path(run_dir(smk.config, *key, seeds[0])) / "samples.png" if seeds else None
+            if key not in seen and png is not None and png.exists():
+                seen[key] = ("/".join(key), os.path.relpath(png, report_dir))
+        samples[spec.id] = list(seen.values())
+    write_index(selected_tables(smk.config), smk.config, report_dir, plots, links, samples)
