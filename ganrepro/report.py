@@ -80,6 +80,22 @@ def table_rows(results: list[CellResult]) -> list[list[str]]:
             for r in results]
 
 
+LONG_NOTE = 40  # characters: a longer note that several cells share is printed once, below the table
+
+
+def footnoted_rows(results: list[CellResult]) -> tuple[list[list[str]], list[str]]:
+    """``table_rows`` with each long note shared by more than one cell replaced by "[note k]", and the notes."""
+    rows = table_rows(results)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[-1]] = counts.get(row[-1], 0) + 1
+    shared = [n for n, k in counts.items() if k > 1 and len(n) > LONG_NOTE]
+    for row in rows:
+        if row[-1] in shared:
+            row[-1] = f"[note {shared.index(row[-1]) + 1}]"
+    return rows, shared
+
+
 def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
     src = spec.source
     lines = [f"# {spec.id}: {spec.title}", "",
@@ -89,8 +105,10 @@ def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> st
     if spec.protocol:
         lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in spec.protocol.items()), ""]
     lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for row in table_rows(results):
+    rows, shared = footnoted_rows(results)
+    for row in rows:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+    lines += [""] + [f"[note {k}] {n}" + "  " for k, n in enumerate(shared, 1)] if shared else []
     counts = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
@@ -141,13 +159,15 @@ def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult], lin
     ``paper/name``, the default; the table's own page and its copies: ``name``)."""
     stem = spec.report_stem if link_stem is None else link_stem
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+    rows, shared = footnoted_rows(results)
     body = "".join("<tr class='" + r.verdict.replace(" ", "-") + "'>" + "".join(
-        f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for r, row in zip(results, table_rows(results)))
+        f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for r, row in zip(results, rows))
+    notes = "".join(f"<p class='note'>[note {k}] {html.escape(n)}</p>" for k, n in enumerate(shared, 1))
     return (f"<h2 id='{spec.id}'>{html.escape(spec.id)}: {html.escape(spec.title)}</h2>"
             f"<p>Source: {html.escape(spec.source['file'])}, {html.escape(spec.source['table'])}. "
             f"<a href='{stem}.md'>Markdown</a> · <a href='{stem}.tex'>LaTeX</a> · "
             f"<a href='{stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>" + _claims_html(spec, results))
+            f"<tbody>{body}</tbody></table>{notes}" + _claims_html(spec, results))
 
 
 def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:

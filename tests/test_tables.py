@@ -327,3 +327,22 @@ def test_unreadable_metrics_is_an_error_naming_the_file(full_cfg, content, why):
     [(moved, dest, reason)] = set_aside_unreadable([path, Path(C.run_dir(full_cfg, *run, 0)) / "metrics.json"])
     assert moved == path and dest.read_text() == content and not path.exists() and why in reason
     assert _by(evaluate_table(spec, full_cfg), "WGAN-GP", "FID(128)").note.startswith("missing: seed(s) [1")
+
+
+def test_a_long_note_shared_by_cells_is_printed_once(full_cfg, tmp_path):
+    """brc_table2's FID cells all carry the protocol's long 'not comparable' reason: once below the table, not on
+    every row."""
+    spec = T.get_spec("brc_table2")
+    for seed in range(4):
+        for v in ("plain", "brc"):
+            _write_metrics(full_cfg, ("brc_ring8", "vgan", v), seed, status="finished", comparable=True,
+                           values={"fid@512": 1.0 + seed, "js": 0.4, "modes": 6})
+    write_table(spec, full_cfg, tmp_path / "t")
+    md, page = (tmp_path / "t.md").read_text(), (tmp_path / "t.html").read_text()
+    why = spec.protocol["not_comparable"]["fid"]
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert len(rows) > 48 and not any(why in ln for ln in rows)
+    assert md.count("[note 1]") == 3 and f"[note 1] {why}" in md  # the two FID cells and the note itself
+    import html
+
+    assert page.count(html.escape(why)) == 1 and page.count("[note 1]") == 3

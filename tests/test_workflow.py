@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -130,6 +131,26 @@ def _fresh_copy(dst: Path) -> Path:
     return dst
 
 
+def _screenshot(page: Path, png: Path, height: int = 2400) -> "np.ndarray | None":
+    """Headless Chromium's screenshot of ``page`` as an RGB array; None where Chromium is not installed (CI installs
+    it and sets GANREPRO_REQUIRE_CHROMIUM=1, so there a missing one fails)."""
+    import numpy as np
+    from PIL import Image
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        assert os.environ.get("GANREPRO_REQUIRE_CHROMIUM") != "1", "GANREPRO_REQUIRE_CHROMIUM=1 but no chromium"
+        return None
+    subprocess.run([exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--hide-scrollbars", f"--window-size=1300,{height}", f"--screenshot={png}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
+def _share_of(img, rgb: tuple) -> float:
+    return float((img == np.array(rgb, dtype=img.dtype)).all(axis=-1).mean())
+
+
 def test_smoke_pipeline_end_to_end(tmp_path):
     """The README's first command, on a copy of the repo: every table rendered from real tiny runs.
 
@@ -160,6 +181,12 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     refs = re.findall(r"(?:href|src)='([^'#:]+)'", index)
     assert [r for r in refs if not (report / r).exists()] == []
     assert len({r for r in refs if r.endswith("/samples.png")}) == 55  # 87 runs less 30 mixtures, 2 diverged
+    # looked at as a reader would: the index and a table page render in Chromium with their verdict colours
+    shot = _screenshot(report / "index.html", tmp_path / "index.png")
+    if shot is not None:
+        assert shot.std() > 10 and _share_of(shot, (0xee, 0xf3, 0xff)) > 0.02  # not-comparable rows are tinted
+        page = _screenshot(report / "lga" / "table1.html", tmp_path / "lga_table1.png", height=1200)
+        assert _share_of(page, (0xff, 0xf0, 0xcc)) > 0.001  # the diverged STL-10 rows (forced above) stand out
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
     for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves"):
         assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0
