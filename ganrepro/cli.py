@@ -34,6 +34,12 @@ def _cfg(args):
 
 
 def cmd_compare(args) -> int:
+    if args.reference:  # the committed full-scale results of one paper (report/reference/<paper>/)
+        root = ROOT / "report" / "reference" / args.reference
+        if not (root / "README.md").exists():
+            known = sorted(p.parent.name for p in (ROOT / "report" / "reference").glob("*/README.md"))
+            raise C.ConfigError(f"no committed reference results for {args.reference!r} (known: {known})")
+        args.config = [*(args.config or []), "scale=full", f"paths.results_root={root}"]
     cfg = _cfg(args)
     from ganrepro.report import compare_lines
 
@@ -89,6 +95,17 @@ def cmd_describe(args) -> int:
     return 0
 
 
+def cmd_rerender(args) -> int:
+    from ganrepro.reference import ReferenceError, rerender_reference
+
+    try:
+        written = rerender_reference(args.paper, _cfg(args))
+    except ReferenceError as e:
+        raise C.ConfigError(str(e)) from None
+    print(f"re-rendered {len(written)} files under report/reference/{args.paper}/")
+    return 0
+
+
 def cmd_tables(args) -> int:
     for s in T.load_all():
         print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
@@ -110,12 +127,17 @@ def main(argv=None) -> int:
     p = sub.add_parser("compare", help="print every cell of one table (or all) with its verdict")
     p.add_argument("table", nargs="?", default="all",
                    help=f"a table id ({', '.join(T.table_ids())}) or all (default)")
+    p.add_argument("--reference", metavar="PAPER", help="read the committed full-scale results of PAPER "
+                   "(report/reference/PAPER/, e.g. brc) instead of results/")
     p.set_defaults(fn=cmd_compare)
     p = sub.add_parser("export-published", help="write config/published.csv from the table specs")
     p.add_argument("--check", action="store_true", help="exit 1 if the committed file is stale")
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser("runs", help="list the training runs the selected tables need")
     p.set_defaults(fn=cmd_runs)
+    p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")
+    p.add_argument("paper", help="a paper with committed reference results, e.g. brc")
+    p.set_defaults(fn=cmd_rerender)
     p = sub.add_parser("tables", help="list the table specs")
     p.set_defaults(fn=cmd_tables)
     p = sub.add_parser("describe", help="print the layers and parameter counts of one run's G and D")

@@ -174,8 +174,9 @@ def paths(cfg: dict) -> dict:
     # the report of the full scale is report/ itself; any other scale's is report/<scale>/, so that a smoke run
     # never overwrites a full-scale table
     report = p["report"] if scale == "full" else f"{p['report']}/{scale}"
+    results = p.get("results_root") or f"{p['results']}/{scale}"  # results_root: e.g. a committed reference
     return {"raw": f"{p['data']}/{scale}/raw", "prepared": f"{p['data']}/{scale}/prepared",
-            "results": f"{p['results']}/{scale}", "report": report}
+            "results": results, "report": report}
 
 
 def prepared_dir(cfg: dict, dataset: str, res: int) -> str:

@@ -173,7 +173,12 @@ MS_SSIM_PROTOCOL = {"implementation": "ganrepro.msssim (Wang et al. 2003; tensor
                     "scales": 5, "weights": [0.0448, 0.2856, 0.3001, 0.2363, 0.1333], "filter": "gaussian 11 taps",
                     "sigma": 1.5, "k1": 0.01, "k2": 0.03, "data_range": 255,
                     "coarse_scales": "window shrunk to min(11, H, W) taps, sigma = taps * 1.5 / 11 (reference rule)",
-                    "resize": "antialiased bicubic to the protocol resolution"}
+                    "resize": "antialiased bicubic to the protocol resolution",
+                    "channels": "SSIM and cs averaged over height, width and RGB together at each scale (channel order "
+                                "irrelevant), as Karras et al. 2018's metrics/ms_ssim.py; not per channel as "
+                                "tf.image.ssim_multiscale",
+                    "clamp": "each pair's per-scale SSIM and cs means clipped at 0 before the weighted product",
+                    "pairs_combined": "per pair, then the mean over pairs"}
 
 
 def image_metrics(G, z_dim: int, device: str, seed: int, ev: dict, counts: list[int], ref: dict | None,

@@ -17,10 +17,17 @@ GAN literature used, tensorflow/models ``research/compression/image_encoder/msss
 centred between pixels). Every other scale uses the full 11-tap window. Smaller images (the smoke scale) shrink it
 further; a 1-pixel scale degenerates to a pointwise comparison (cs = 1, ssim = the luminance term).
 
-Negative cs means are clamped at 0 as ``tf.image.ssim_multiscale`` does (the numpy reference gives NaN there).
-Differences from the reference: each pair's MS-SSIM is computed on its own (the reference averages ssim and cs over
-the whole batch before combining the scales) and the per-pair values are then averaged, which is what "averaged from
-10,000 pairs" describes. Computation is in float32 (float64 on request) on images shifted by 127.5, in chunks of
+**Channels and clamping: the convention of the published rows.** HDCGAN's Table 1 copies its two comparison rows
+(Gulrajani et al. 0.2854, Karras et al. 0.2838) from Karras et al. 2018 (progressive GANs), whose MS-SSIM code
+(``metrics/ms_ssim.py`` of their public repository, a numpy port of tensorflow/models ``msssim.py``) works per image
+pair: at each scale the SSIM and cs maps are averaged over height, width **and the colour channels together**, both
+per-pair means are clipped at 0, the scales are combined with the weights, and the pairs are averaged at the end.
+This module follows that convention (channel order therefore does not matter). ``tf.image.ssim_multiscale`` differs:
+it clamps and combines the scales per colour channel and averages the channels last, which on noisy pairs moves the
+value by up to about 0.03. (tensorflow/models' own ``msssim.py`` also averages over the whole batch before
+combining; the progressive-GAN port and this module do not.) HDCGAN does not say which code produced its own
+0.1978; the convention of the rows it is compared with is used. ``tests/test_msssim.py`` checks the result against
+an independent numpy implementation of that convention. Computation is in float32 (float64 on request) on images shifted by 127.5, in chunks of
 pairs, with separable filtering as banded matrix products (the Gaussian window is the outer product of its normalised
 1-D profile).
 """
@@ -100,8 +107,9 @@ def ms_ssim_pairs(x, y, max_val: float = MAX_VAL, weights=WEIGHTS, chunk: int = 
                   device: str = "cpu") -> np.ndarray:
     """MS-SSIM of each pair (x[i], y[i]); x, y: (N, H, W, C) uint8/float arrays or (N, C, H, W) tensors in [0, 255].
 
-    Negative contrast-structure means (anti-correlated pairs) are clamped to 0 before the real powers, as
-    ``tf.image.ssim_multiscale`` does (the older numpy reference returns NaN there); such a pair scores 0.
+    Each pair's per-scale SSIM and contrast-structure means (over height, width and channels together) are clipped
+    at 0 before the real powers, as the progressive-GAN code does (module docstring); an anti-correlated pair scores
+    0.
     ``dtype=torch.float64`` agrees with scikit-image to ~1e-9; float32 (default, faster) to ~1e-5.
     """
     x, y = _as_nchw(x), _as_nchw(y)

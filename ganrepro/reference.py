@@ -128,3 +128,30 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
     write_text(dest / "README.md", "\n".join(lines) + "\n")
     written.append(dest / "README.md")
     return written
+
+
+RERENDER_MARK = "- tables re-rendered:"
+
+
+def rerender_reference(paper: str, cfg: dict, dest=None) -> list[Path]:
+    """Render ``report/reference/<paper>/``'s tables again from its committed runs (after a change of the verdict
+    rule or of the rendering; the runs and their metrics are unchanged) and record it in its README.md."""
+    from ganrepro.report import write_table
+
+    dest = Path(dest or ROOT / "report" / "reference" / paper)
+    readme = dest / "README.md"
+    if not readme.exists():
+        raise ReferenceError(f"{readme} is missing: no committed reference results for {paper!r}")
+    cfg = {**cfg, "scale": "full", "paths": {**cfg.get("paths", {}), "results_root": str(dest)}}
+    names = sorted(p.stem for p in dest.glob("*.md") if p.name != "README.md")
+    written = []
+    for name in names:
+        spec = get_spec(f"{paper}_{name}")
+        write_table(spec, cfg, dest / name)
+        written += [dest / f"{name}.{ext}" for ext in ("md", "tex", "csv", "html")]
+    line = (f"{RERENDER_MARK} {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} at commit {_commit()} "
+            f"(`python -m ganrepro rerender-reference {paper}`: same runs, the current verdict rule and layout)")
+    lines = [ln for ln in readme.read_text().splitlines() if not ln.startswith(RERENDER_MARK)]
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("- saved from:")) + 1
+    write_text(readme, "\n".join(lines[:at] + [line] + lines[at:]) + "\n")
+    return written

@@ -251,10 +251,14 @@ def compare_lines(specs: list[TableSpec], cfg: dict) -> list[str]:
     for spec in specs:
         out.append(f"== {spec.id} ({spec.source['file']}, {spec.source['table']}; scale {cfg['scale']})")
         results = evaluate_table(spec, cfg)
-        for row in table_rows(results):
+        rows, shared = footnoted_rows(results)
+        w_label = max((len(r[0]) for r in rows), default=0)  # whole labels, never cut
+        w_col = max((len(r[1]) for r in rows), default=0)
+        for row in rows:
             label, col, metric, pub, rep, delta, verdict, note = row
-            out.append(f"  {label:<34.34} {col:<28.28} {metric:<12} pub {pub:<16} rep {rep:<22} Δ {delta:<9} "
-                       f"{verdict}" + (f"  [{note}]" if note else ""))
+            out.append(f"  {label:<{w_label}} | {col:<{w_col}} | {metric:<7} | pub {pub:<15} | rep {rep:<20} | "
+                       f"Δ {delta:<8} | {verdict}" + (f" | {note}" if note else ""))
+        out += [f"  [note {k}] {n}" for k, n in enumerate(shared, 1)]
         for claim, comps in evaluate_claims(spec, results):
             out.append(f"  claim {claim['id']}: {claim_summary(comps)}")
     return out

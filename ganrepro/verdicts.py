@@ -5,6 +5,7 @@ reproduced, not reproduced, not run, diverged, published only, missing, not comp
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,13 +144,38 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         # metrics.json's own label ("smoke features: not comparable") where it gives one
         res.note = "; ".join(notes + (sorted(set(labels)) or ["smoke scale: not comparable with the paper"]))
         return res
-    tol = spec.tol(cell.metric)
-    allowed = tol.get("abs", 0.0) + tol.get("rel", 0.0) * abs(cell.published.mean)
-    if cell.published.sd is not None:
-        allowed = max(allowed, 2 * cell.published.sd)
+    allowed, rule = allowed_difference(spec, cell, res)
     better = METRICS[cell.metric]["better"] * res.delta >= 0
     res.verdict = "reproduced" if abs(res.delta) <= allowed or better else "not reproduced"
+    rule = f"|Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}" + ("; better than published" if better else "")
+    res.note = "; ".join(notes + [rule])
     return res
+
+
+def allowed_difference(spec: TableSpec, cell: Cell, res: CellResult) -> tuple[float, str]:
+    """How far the reproduced mean may lie from the published one, and the rule's inputs as text.
+
+    The larger of the metric's tolerance (``ganrepro.tables.METRICS``, or the spec's ``tolerance``) and twice the
+    standard error of the difference of the two means, 2 sqrt(s_p^2 / n_p + s_r^2 / n_r), with s_p the published
+    std, s_r the reproduced seeds' std (0 with one seed) and n_r their count; n_p is the paper's seed count where the
+    spec states it (``protocol.published_seeds``), else taken equal to n_r. Without a published std only the
+    reproduction's own standard error counts (2 s_r / sqrt(n_r)). Both spreads count: a tight reproduction far from
+    a widely spread published mean is not reproduced (it used to be, whenever |Δ| <= 2 s_p)."""
+    tol = spec.tol(cell.metric)
+    floor = tol.get("abs", 0.0) + tol.get("rel", 0.0) * abs(cell.published.mean)
+    parts = [f"max(tolerance {floor:.3g}"]
+    s_r, n_r = res.std or 0.0, max(res.n, 1)
+    spread = 0.0
+    if cell.published.sd is not None:
+        n_p = int(spec.protocol.get("published_seeds") or n_r)
+        spread = 2 * math.sqrt(cell.published.sd ** 2 / n_p + s_r ** 2 / n_r)
+        parts.append(f"2·√({cell.published.sd:.3g}²/{n_p} + {s_r:.3g}²/{n_r}) = {spread:.3g})")
+    elif res.std is not None:
+        spread = 2 * s_r / math.sqrt(n_r)
+        parts.append(f"2·{s_r:.3g}/√{n_r} = {spread:.3g})")
+    else:
+        parts[0] += ")"
+    return max(floor, spread), ", ".join(parts)
 
 
 def paper_hardware(spec: TableSpec, cell: Cell) -> str | None:

@@ -93,3 +93,55 @@ def test_mean_over_pairs_and_resize():
     assert S.mean_ms_ssim(imgs, pairs=5, resolution=32) == r  # deterministic
     with pytest.raises(ValueError, match="10 images"):
         S.mean_ms_ssim(imgs[:9], pairs=5)
+
+
+def _gauss2d(size, sigma):
+    """fspecial-style Gaussian: offsets centred on the window (half-integer ones for an even size), normalised."""
+    r = (np.arange(size) - (size - 1) / 2.0) ** 2
+    g = np.exp(-(r[:, None] + r[None, :]) / (2 * sigma ** 2))
+    return g / g.sum()
+
+
+def _pggan_convention(x, y, weights=S.WEIGHTS, L=255.0):
+    """An independent numpy MS-SSIM of (N, H, W, C) pairs in the progressive-GAN code's convention: per scale, valid
+    Gaussian filtering; SSIM and cs maps averaged over H, W and C together; both means clipped at 0; 2x2 mean
+    down-sampling; weighted product; mean over pairs."""
+    from scipy.signal import fftconvolve
+
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    c1, c2 = (0.01 * L) ** 2, (0.03 * L) ** 2
+    ssims, css = [], []
+    for _ in weights:
+        size = min(11, x.shape[1], x.shape[2])
+        win = _gauss2d(size, size * 1.5 / 11)[None, :, :, None]
+
+        def f(a):
+            return fftconvolve(a, win, mode="valid")
+
+        m1, m2 = f(x), f(y)
+        s11, s22, s12 = f(x * x) - m1 * m1, f(y * y) - m2 * m2, f(x * y) - m1 * m2
+        cs_map = (2 * s12 + c2) / (s11 + s22 + c2)
+        ssim_map = (2 * m1 * m2 + c1) / (m1 * m1 + m2 * m2 + c1) * cs_map
+        ssims.append(np.clip(ssim_map.mean(axis=(1, 2, 3)), 0, None))
+        css.append(np.clip(cs_map.mean(axis=(1, 2, 3)), 0, None))
+        x = (x[:, 0::2, 0::2] + x[:, 1::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 1::2]) / 4
+        y = (y[:, 0::2, 0::2] + y[:, 1::2, 0::2] + y[:, 0::2, 1::2] + y[:, 1::2, 1::2]) / 4
+    w = np.asarray(weights)
+    return np.prod(np.asarray(css[:-1]) ** w[:-1, None], axis=0) * ssims[-1] ** w[-1]
+
+
+def test_channels_and_clamp_follow_the_published_rows_convention():
+    """At 128 px (HDCGAN Table 1), per pair, against the independent numpy version of the progressive-GAN
+    convention; and the per-channel (tf.image.ssim_multiscale-like) combination gives a different number."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (4, 128, 128, 3)).astype(np.float64)
+    x = np.clip(ndi.gaussian_filter(base, (0, 3, 3, 0)) * 3 - 200, 0, 255)
+    y = np.clip(x + rng.normal(0, 60, x.shape), 0, 255)
+    ours = S.ms_ssim_pairs(x, y, dtype=torch.float64)
+    ref = _pggan_convention(x, y)
+    np.testing.assert_allclose(ours, ref, rtol=1e-7, atol=1e-9)
+    y[..., 2] = 255 - y[..., 2]  # one anti-correlated channel: clamped alone per channel, averaged away together
+    ours = S.ms_ssim_pairs(x, y, dtype=torch.float64)
+    np.testing.assert_allclose(ours, _pggan_convention(x, y), rtol=1e-7, atol=1e-9)
+    per_channel = np.mean([_pggan_convention(x[..., c:c + 1], y[..., c:c + 1]) for c in range(3)], axis=0)
+    assert np.abs(per_channel - ours).max() > 0.01  # the convention is a real choice

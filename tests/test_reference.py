@@ -73,3 +73,24 @@ def test_readme_brc_tables_are_the_committed_reference():
     assert len(rows) == 6 + 8 + 4
     missing = [r for r in rows if r not in reference]
     assert not missing, f"README rows not in the reference README (re-copy them after brc_reference): {missing}"
+
+
+def test_rerender_reference_from_its_own_runs(tmp_path, base_cfg):
+    """The committed tables can be rendered again from the committed runs (after a rule change): same cells,
+    the README says when and at which commit."""
+    import shutil
+
+    from ganrepro.reference import RERENDER_MARK, rerender_reference
+
+    src = Path(__file__).resolve().parents[1] / "report" / "reference" / "brc"
+    dest = tmp_path / "brc"
+    shutil.copytree(src, dest)
+    (dest / "table2.md").write_text("stale")
+    written = rerender_reference("brc", base_cfg, dest)
+    assert len(written) == 12 and (dest / "table2.md").read_text().startswith("# brc_table2")
+    readme = (dest / "README.md").read_text()
+    assert readme.count(RERENDER_MARK) == 1
+    rerender_reference("brc", base_cfg, dest)  # again: the line is replaced, not added
+    assert (dest / "README.md").read_text().count(RERENDER_MARK) == 1
+    rows = (dest / "table_mog_ring5.csv").read_text()
+    assert rows.count("\n") == (src / "table_mog_ring5.csv").read_text().count("\n")

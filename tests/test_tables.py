@@ -346,3 +346,37 @@ def test_a_long_note_shared_by_cells_is_printed_once(full_cfg, tmp_path):
     import html
 
     assert page.count(html.escape(why)) == 1 and page.count("[note 1]") == 3
+
+
+def test_compare_reads_the_committed_reference_and_keeps_whole_labels(capsys):
+    """`compare --reference brc` reads report/reference/brc/ (it could only read results/full); labels are whole
+    (they were cut at 34 characters) and long shared notes are footnotes."""
+    from ganrepro.cli import main
+
+    assert main(["compare", "--reference", "brc", "brc_table_mog_ring5"]) == 0
+    out = capsys.readouterr().out
+    ref = (T.TABLES_DIR.parents[1] / "report" / "reference" / "brc" / "table_mog_ring5.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(ref)))
+    vgan_fid = next(r for r in rows if r["row"] == "VGAN" and r["metric"] == "fid")
+    assert f"{float(vgan_fid['reproduced_mean']):.4g}" in out  # the committed value, read from its metrics.json
+    assert "VGAN(Rf, no BRC) [suite ablation, not in the paper] |" in out and "[note 1] FID of raw MoG" in out
+    assert main(["compare", "--reference", "nosuch"]) == 2
+
+
+@pytest.mark.parametrize("values,verdict", [
+    ([0.78, 0.80, 0.82, 0.84], "not reproduced"),  # tight, far: 0.42 > 2·√(0.31²/4 + 0.026²/4) = 0.311
+    ([0.45, 0.48, 0.50, 0.53], "reproduced"),      # 0.10 <= 0.311
+])
+def test_verdict_uses_both_spreads_and_shows_its_inputs(full_cfg, values, verdict):
+    """VGAN(BRC-Rf) JS, published 0.39 ± 0.31: with |Δ| <= 2 × the published std alone, 0.81 ± 0.03 over 4 seeds was
+    'reproduced'; the difference of the means is now compared with twice its standard error."""
+    spec = T.get_spec("brc_table_mog_ring5")
+    for seed, v in enumerate(values):
+        _write_metrics(full_cfg, ("brc_ring5", "vgan", "brc_rf"), seed, status="finished", comparable=True,
+                       values={"js": v, "fid@512": 1.0, "modes": 5})
+    r = next(x for x in evaluate_table(spec, full_cfg) if x.cell.row_id == "vgan_brc_rf" and x.cell.col_id == "js")
+    assert r.cell.published.sd == pytest.approx(0.31) and r.n == 4 and r.verdict == verdict
+    import statistics
+
+    se2 = 2 * (0.31 ** 2 / 4 + statistics.stdev(values) ** 2 / 4) ** 0.5
+    assert f"allowed {se2:.3g}" in r.note and "2·√(0.31²/4 + " in r.note
