@@ -9,11 +9,23 @@ paper's last layer "Convolution with (1, 3, 1, 1) for output channel, kernel siz
 channel giving the h x w feature matrix, 4x4 (``patch4``) or 8x8 (``patch8``); ``base`` ends in DCGAN's Conv(4, 1, 0)
 on the 4x4 map (one score per image). The Fig. 3 caption lists a LeakyReLU after that last conv; it is left out
 (the map is a matrix of raw scores, which the hinge losses and the threshold rules below read). ``python -m ganrepro
-describe glgan_celeba128 glgan patch8`` prints the layer list of any variant at any resolution, e.g. at 128 px:
+describe glgan_celeba128 glgan patch8`` prints the layer list of any variant at any resolution. Channels (output
+side) with local-norm's spectral norm marked *:
 
-    patch4: D = 3->64 (64x64), 64->128 (32), 128->256 (16), 256->512 (8), 512->512 (4), head 512->1 3x3 (4x4)
-    patch8: D = 3->64 (64x64), 64->128 (32), 128->256 (16), 256->512 (8), head 512->1 3x3 (8x8)
-    base:   D = the patch4 trunk, head 512->1 Conv(4, 1, 0) (1x1)
+    G 64 px:  100->512* (4x4), 256* (8), 128* (16), 64* (32), 3* Tanh (64)                     [BN-ReLU between]
+    G 128 px: 100->1024* (4x4), 512* (8), 256* (16), 128* (32), 64* (64), 3* Tanh (128)
+    G 256 px: 100->1024* (4x4), 1024* (8), 512* (16), 256* (32), 128* (64), 64* (128), 3* Tanh (256)
+    D 64 px   base:   3->64 (32x32), 128 (16), 256* (8), 512* (4), head 1* Conv(4, 1, 0) (1x1)
+              patch4: 3->64 (32x32), 128 (16), 256* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (32x32), 128* (16), 256* (8), head 1* 3x3 (8x8)
+    D 128 px  base:   3->64 (64x64), 128 (32), 256 (16), 512* (8), 512* (4), head 1* Conv(4, 1, 0) (1x1)
+              patch4: 3->64 (64x64), 128 (32), 256 (16), 512* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (64x64), 128 (32), 256* (16), 512* (8), head 1* 3x3 (8x8)
+    D 256 px  base:   3->64 (128x128), 128 (64), 256 (32), 512 (16), 512* (8), 512* (4), head 1* Conv(4, 1, 0)
+              patch4: 3->64 (128x128), 128 (64), 256 (32), 512 (16), 512* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (128x128), 128 (64), 256 (32), 512* (16), 512* (8), head 1* 3x3 (8x8)
+
+(every D Conv is (4, 2, 1) + LeakyReLU(0.02); no-norm drops every *, global-norm puts one on every layer.)
 
 **Spectral norm** (Table 4's names; ``glgan_norm``): ``local`` (the default, "local-norm", Sec. 4.4: "executing global
 and local spectrum norm to generator and discriminator respectively"): every layer of G; in D only its last layers,
