@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware  # noqa: E402
+from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 from ganrepro.train import Context, Nets, g_step  # noqa: E402
 
@@ -118,12 +118,7 @@ def main(argv=None) -> int:
     ap.add_argument("--solvers", action="store_true",
                     help="time one VGAN generator update per best-response solver (solver table) instead")
     args = ap.parse_args(argv)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
-        return _run(args)
-    finally:  # callers in the same process (tests) keep their thread count
-        torch.set_num_threads(threads)
+    return with_threads(args.threads, _run, args)
 
 
 def _run(args) -> int:

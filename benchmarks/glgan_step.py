@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware  # noqa: E402
+from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 from ganrepro.train import Context, Nets, train_step  # noqa: E402
 
@@ -150,12 +150,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=None, help="override the experiments' batch size (64)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="write the results as JSON here")
     args = ap.parse_args(argv)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
-        return _run(args)
-    finally:  # callers in the same process (tests) keep their thread count
-        torch.set_num_threads(threads)
+    return with_threads(args.threads, _run, args)
 
 
 def _run(args) -> int:

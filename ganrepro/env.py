@@ -50,3 +50,16 @@ def pick_device(requested: str = "auto") -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return requested
+
+
+def with_threads(threads: int, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with torch's intra-op thread count set to ``threads``, restored afterwards (the
+    benchmarks' callers in the same process, e.g. tests, keep theirs)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        torch.set_num_threads(before)
