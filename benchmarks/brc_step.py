@@ -36,7 +36,7 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, Nets, g_step  # noqa: E402
+from ganrepro.train import Context, g_step, make_nets  # noqa: E402
 
 # (label, experiment, method, plain variant, BRC variant)
 CASES = [
@@ -61,8 +61,7 @@ def _setup(cfg, experiment, method_name, variant, seed=0):
     method = registry.get(method_name)
     params = dict(rc["method_params"])
     torch.manual_seed(seed)
-    G, D = method.build(params)
-    G.train(); D.train()
+    nets = make_nets(method, params, rc["train"])
     bs = int(rc["train"]["batch_size"])
     if rc.get("mog"):
         from ganrepro.mog import MoGSampler
@@ -71,9 +70,6 @@ def _setup(cfg, experiment, method_name, variant, seed=0):
     else:
         res = params["resolution"]
         real = torch.rand(bs, 3, res, res) * 2 - 1
-    betas = tuple(rc["train"]["betas"])
-    nets = Nets(G, D, torch.optim.Adam(G.parameters(), lr=rc["train"]["lr_g"], betas=betas),
-                torch.optim.Adam(D.parameters(), lr=rc["train"]["lr_d"], betas=betas))
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device="cpu", real=real)
     return method, nets, params, ctx, bs
 

@@ -48,7 +48,7 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, Nets, train_step  # noqa: E402
+from ganrepro.train import Context, make_nets, train_step  # noqa: E402
 
 METHOD = "glgan"
 VARIANTS = ["base", "patch8", "patch8_adaop", "patch8_adaop_code"]
@@ -69,12 +69,8 @@ def _setup(cfg, experiment, variant, batch=None, seed=0):
     method = registry.get(METHOD)
     params = dict(rc["method_params"])
     torch.manual_seed(seed)
-    G, D = method.build(params)
-    G.train(); D.train()
+    nets = make_nets(method, params, rc["train"])
     bs = int(batch or rc["train"]["batch_size"])
-    betas = tuple(rc["train"]["betas"])
-    nets = Nets(G, D, torch.optim.Adam(G.parameters(), lr=rc["train"]["lr_g"], betas=betas),
-                torch.optim.Adam(D.parameters(), lr=rc["train"]["lr_d"], betas=betas))
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device="cpu")
     if params.get("glgan_rule") == "paper":  # past the calibration phase: time the Ada-OP branch
         ctx.state["history"] = torch.zeros(1, 2)

@@ -13,6 +13,12 @@ from ganrepro.io import read_json
 VERIFIED_STAMP = "images.npy.verified.json"
 
 
+def _stamp_key(path: Path, sha256: str) -> dict:
+    """What the verified stamp records of ``path``: its size and modification time now, and the digest checked."""
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+
+
 def _check_digest(path: Path, expected: str | None) -> None:
     """``path``'s sha256 against the manifest's, once per version of the file: a stamp beside it records the size and
     modification time it was checked at (any later write to the file, e.g. corruption, changes them)."""
@@ -21,8 +27,7 @@ def _check_digest(path: Path, expected: str | None) -> None:
 
     if not expected:
         return
-    st = path.stat()
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": expected}
+    key = _stamp_key(path, expected)
     stamp = path.with_name(VERIFIED_STAMP)
     try:
         if read_json(stamp) == key:
@@ -41,8 +46,8 @@ def stamp_verified(path, sha256: str) -> None:
     so that no training job hashes a freshly prepared array again."""
     from ganrepro.io import write_json
 
-    st = Path(path).stat()
-    write_json(Path(path).with_name(VERIFIED_STAMP), {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256})
+    path = Path(path)
+    write_json(path.with_name(VERIFIED_STAMP), _stamp_key(path, sha256))
 
 
 def load_prepared(folder, verify: bool = True) -> np.ndarray:

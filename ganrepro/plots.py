@@ -47,7 +47,7 @@ def mog_curves(run_dirs, out_path, metrics=("test_fid", "test_js")) -> None:
     import pandas as pd
     import seaborn as sns
 
-    from ganrepro.io import atomic_path, read_json
+    from ganrepro.io import read_json
 
     frames = []
     for d in run_dirs:
@@ -70,10 +70,7 @@ def mog_curves(run_dirs, out_path, metrics=("test_fid", "test_js")) -> None:
                     "(the smoke scale) or no 5-mode ring run was trained", ha="center", va="center", fontsize=8,
                     transform=ax.transAxes)
         ax.set_title(name.removeprefix("test_").upper())
-    fig.tight_layout()
-    with atomic_path(out_path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    _save_fig(fig, out_path)
 
 
 def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
@@ -84,7 +81,6 @@ def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
     import torch
 
     from ganrepro import mog
-    from ganrepro.io import atomic_path
     from ganrepro.snapshots import load_generator
 
     runs = [Path(d) for d in run_dirs if (Path(d) / "final.pt").exists()]
@@ -105,10 +101,7 @@ def mog_scatter(run_dirs, out_path, n: int = 512) -> None:
         ax.set_xlim(-3.5, 3.5)
         ax.set_ylim(-3.5, 3.5)
         ax.set_title(f"{cfg['experiment']}\n{cfg['method']}/{cfg['variant']}", fontsize=8)
-    fig.tight_layout()
-    with atomic_path(out_path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    _save_fig(fig, out_path)
 
 
 # GL-GAN figures: which runs each draws, panel title -> (experiment, method, variant); seed = the run's first seed.
@@ -126,6 +119,7 @@ GLGAN_FIGURE_RUNS = {
 
 
 def _save_fig(fig, out_path) -> None:
+    """Lay the figure out, write it as PNG atomically (80 dpi) and close it."""
     import matplotlib.pyplot as plt
 
     from ganrepro.io import atomic_path

@@ -102,6 +102,16 @@ class Nets:
     ema_start: int = 0
 
 
+def make_nets(method: registry.Method, params: dict, tcfg: dict, device: str = "cpu") -> Nets:
+    """The method's G and D (``method.build(params)``) on ``device`` with the run's Adam optimisers (``tcfg``'s
+    ``lr_g``, ``lr_d``, ``betas``): what the training loop and the step benchmarks train. Seed torch first."""
+    G, D = method.build(params)
+    G, D = G.to(device), D.to(device)
+    betas = tuple(tcfg["betas"])
+    return Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas),
+                torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas))
+
+
 def d_step(method: registry.Method, nets: Nets, real: torch.Tensor, params: dict, ctx: Context):
     """One discriminator update on ``real`` and a fresh fake batch; returns (loss, stats) as device tensors."""
     z = torch.randn(real.shape[0], params["z_dim"], generator=ctx.rng).to(ctx.device)
@@ -283,11 +293,8 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
         if images.shape[1] != params["resolution"]:
             raise ValueError(f"prepared data is {images.shape[1]} px but the run asks for {params['resolution']} px")
     seed_everything(seed)
-    G, D = method.build(params)
-    G, D = G.to(device), D.to(device)
-    betas = tuple(tcfg["betas"])
-    nets = Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas),
-                torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas))
+    nets = make_nets(method, params, tcfg, device)
+    G, D = nets.G, nets.D
     if tcfg.get("ema_decay") is not None:
         nets.G_ema = copy.deepcopy(G).requires_grad_(False)
         nets.ema_decay, nets.ema_start = float(tcfg["ema_decay"]), int(tcfg.get("ema_start") or 0)

@@ -42,26 +42,31 @@ class MetricsError(ValueError):
     """A run's metrics.json exists but cannot be read as one (empty, truncated, not a mapping, a non-number value)."""
 
 
-def metrics_problem(path) -> str | None:
-    """Why the file at ``path`` is not a readable metrics.json (None: it is, or it does not exist)."""
-    path = Path(path)
+def _load_metrics(path: Path) -> tuple[dict | None, str | None]:
+    """(the metrics.json at ``path``, None) when it is readable; (None, why not) when it is not; (None, None) when
+    there is no such file."""
     if not path.exists():
-        return None
+        return None, None
     try:
         m = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return f"not JSON ({type(e).__name__}: {e})" if path.stat().st_size else "empty file"
+        return None, f"not JSON ({type(e).__name__}: {e})" if path.stat().st_size else "empty file"
     if not isinstance(m, dict):
-        return f"not a mapping but {type(m).__name__}"
+        return None, f"not a mapping but {type(m).__name__}"
     if m.get("status") not in ("finished", "diverged"):
-        return f"status is {m.get('status')!r}, not finished or diverged"
+        return None, f"status is {m.get('status')!r}, not finished or diverged"
     values = m.get("values")
     if not isinstance(values, dict):
-        return "no 'values' mapping"
+        return None, "no 'values' mapping"
     bad = [k for k, v in values.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
     if bad:
-        return f"values that are not numbers: {bad}"
-    return None
+        return None, f"values that are not numbers: {bad}"
+    return m, None
+
+
+def metrics_problem(path) -> str | None:
+    """Why the file at ``path`` is not a readable metrics.json (None: it is, or it does not exist)."""
+    return _load_metrics(Path(path))[1]
 
 
 def set_aside_unreadable(paths) -> list[tuple[Path, Path, str]]:
@@ -79,13 +84,11 @@ def set_aside_unreadable(paths) -> list[tuple[Path, Path, str]]:
 
 def _read_metrics(path: Path) -> dict | None:
     """A run's metrics.json, or None when it does not exist; an unreadable one raises MetricsError naming it."""
-    why = metrics_problem(path)
+    m, why = _load_metrics(path)
     if why is not None:
         raise MetricsError(f"{path}: unreadable metrics.json ({why}); delete it and re-run `snakemake all` (the "
                            f"pipeline moves such files aside and re-evaluates the run)")
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())
+    return m
 
 
 def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
