@@ -3,22 +3,34 @@
 ``build`` is the DCGAN-family network pair that the other image baselines share; the losses come from
 ``baselines.losses``' table by the ``loss`` parameter.
 
-Variant ``ns_brc`` adds BRC (models/brc.py). Used by BRC's CIFAR table (DCGAN with and without BRC, StudioGAN's DCGAN setting uses the non-saturating loss).
+Variant ``ns_brc`` adds BRC (models/brc.py). Used by BRC's CIFAR table (DCGAN with and without BRC): there the
+experiment sets StudioGAN's CIFAR-10 DCGAN setting (``arch: standard_cnn`` = StudioGAN's ``deep_conv`` backbone,
+non-saturating loss, 2 D steps per G step; config ``experiments.brc_cifar10.methods.dcgan``, docs/brc.md).
 """
 from __future__ import annotations
 
 from baselines import losses
 from baselines.nets import NET_PARAMS as _NET_OPTIONS, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights, \
     network_kwargs
+from baselines.standard_cnn import PARAMS as _STANDARD_CNN_OPTIONS, build_standard_cnn
 from ganrepro.registry import Method
-
-NET_PARAMS = frozenset(_NET_OPTIONS)  # the network options ``build`` reads beyond the widths
 from models.brc import with_brc
+
+# the network options ``build`` reads beyond the widths: ``arch`` picks the network family
+NET_PARAMS = frozenset(_NET_OPTIONS) | frozenset(_STANDARD_CNN_OPTIONS) | {"arch"}
+ARCHS = ("dcgan", "standard_cnn")
 
 
 def build(p: dict):
-    """The DCGAN pair with the network options of ``p`` (``baselines.nets.NET_PARAMS``: spectral norm per layer,
-    activations, norms, input noise, attention blocks, score or map head), DCGAN-initialised."""
+    """The network pair of ``p["arch"]``: ``"dcgan"`` (the default) is the DCGAN pair with the network options of
+    ``p`` (``baselines.nets.NET_PARAMS``: spectral norm per layer, activations, norms, input noise, attention blocks,
+    score or map head), DCGAN-initialised; ``"standard_cnn"`` is Miyato et al.'s standard CNN
+    (``baselines.standard_cnn``: SNDCGAN's network and StudioGAN's ``deep_conv``)."""
+    arch = p.get("arch") or "dcgan"
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; known: {', '.join(ARCHS)}")
+    if arch == "standard_cnn":
+        return build_standard_cnn(p)
     gk, dk = network_kwargs(p)
     G = DCGANGenerator(p["z_dim"], p["resolution"], p["g_width"], **gk)
     D = DCGANDiscriminator(p["resolution"], p["d_width"], **dk)

@@ -2,6 +2,7 @@
 
 Variants: ``default`` is the paper's WGAN loss with lambda = 10; ``hinge`` is LGA's "WGAN-GP + hinge loss"
 (lga.txt Section 4: hinge loss with gradient penalty, lambda = 1 for every experiment but default WGAN-GP).
+Optimiser: Algorithm 1's Adam (1e-4, beta = (0, 0.9)) unless the experiment states another for every row.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ METHOD = Method(
     log_keys={"gp": "mean", "wdist": "mean"},
     extra_params=NET_PARAMS,
     defaults={"d_norm": "none", "n_critic": 5},
+    # Gulrajani et al. 2017, Algorithm 1's defaults: alpha = 1e-4, beta1 = 0, beta2 = 0.9 (n_critic = 5 above)
+    train_defaults={"lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.0, 0.9]},
     variants={"default": {"loss": "wasserstein", "gp_lambda": 10.0},
               "hinge": {"loss": "hinge", "gp_lambda": 1.0}},
 )

@@ -2,8 +2,9 @@
 run fills (``cells_of_run``: seeds, sample counts and the planned runs follow from them), and resolve a run's
 settings: training, method and evaluation (``eval_protocol``), paths.
 
-Precedence for a run's settings (later wins): ``*_defaults`` < the method's defaults < the method variant's own values
-(method params only) < the experiment < the experiment's per-method overrides < the scale (``scales.{scale}``). The
+Precedence for a run's settings (later wins): ``*_defaults`` < the method's defaults (method params; for training, the
+method's ``train_defaults``: its own paper's optimiser) < the method variant's own values (method params only) < the
+experiment < the experiment's per-method overrides < the scale (``scales.{scale}``). The
 scale is last so that ``smoke`` shrinks every experiment; a scale only sets what it names. A run's evaluation settings
 also take the ``protocol:`` sections of the tables that use it (``eval_protocol``).
 """
@@ -277,11 +278,12 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
     exp = cfg["experiments"][experiment]
     per_method = exp.get("methods", {}).get(method, {})
     sc = scale_cfg(cfg)
+    m = registry.get(method)
     train = copy.deepcopy(cfg.get("train_defaults", {}))
+    train.update(copy.deepcopy(m.train_defaults))
     train.update(exp.get("train", {}))
     train.update(per_method.get("train", {}))
     train.update({k: v for k, v in sc.get("train", {}).items()})
-    m = registry.get(method)
     overrides = dict(exp.get("method", {}))  # method_defaults are the base: the method's own defaults beat them
     overrides.update(per_method.get("method", {}))
     overrides.update(sc.get("method", {}))

@@ -20,16 +20,16 @@ METHOD_MODULES = {
     "proxgan": "baselines.proxgan",
     "lsgan": "baselines.lsgan",
     "sngan": "baselines.sngan",
+    "sndcgan": "baselines.sndcgan",
+    "sagan": "baselines.sagan",
+    "geogan": "baselines.geogan",
     "glgan": "models.glgan",
 }
 
 # Methods the table specs name whose module has not landed yet: their cells render "not run". Any other method name
 # in a spec is a typo (``ganrepro.config.validate_config`` rejects it, naming the file and cell).
 PLANNED_METHODS = {
-    "sndcgan": "GL-GAN Table 1 (comparison baselines issue)",
-    "sagan": "GL-GAN Table 1 (comparison baselines issue)",
     "wgan_qc": "GL-GAN Table 1 (comparison baselines issue)",
-    "geogan": "LGA Table 1 (comparison baselines issue)",
     "lga": "LGA Tables 1-2 (LGA issue)",
     "hdcgan": "HDCGAN Table 1 (HDCGAN issue)",
 }
@@ -65,6 +65,15 @@ class Method:
     # calibrated thresholds), read once when training ends; recorded as ``method_summary`` in train.json and
     # metrics.json
     summary: Callable | None = None
+    # the method's own paper's training settings (e.g. SAGAN's TTUR: lr_g, lr_d, betas): they beat the config's
+    # ``train_defaults`` but not an experiment's ``train`` (the citing paper's statement for every row of its table
+    # wins, e.g. LGA's Adam betas) nor ``experiments.*.methods.<M>.train`` nor the scale's
+    train_defaults: dict = field(default_factory=dict)
+    # host synchronisations the method cannot avoid per discriminator update, with the reason (WGAN-QC: its exact
+    # optimal-transport plan is solved on the host, one transfer per D step); 0 for every other method: the
+    # loop's rule is no host synchronisation between log steps (benchmarks/host_syncs.py checks both)
+    host_syncs_per_d_step: int = 0
+    host_sync_reason: str = ""
 
     def stat_keys(self, params: dict) -> dict[str, str]:
         keys = self.log_keys(params) if callable(self.log_keys) else dict(self.log_keys)

@@ -136,7 +136,7 @@ def test_gradient_penalty_of_a_map_is_not_the_summed_map():
     assert abs(gp.item() - summed.item()) > 1e-3
 
 
-@pytest.mark.parametrize("name,variant", [("dcgan", "ns"), ("wgan_gp", "hinge"), ("sngan", "default")])
+@pytest.mark.parametrize("name,variant", [("dcgan", "ns"), ("wgan_gp", "hinge"), ("lsgan", "plain")])
 def test_methods_train_with_a_map_head(name, variant):
     """A method parameter d_head: map gives a patch discriminator; the method's losses and GP take it as is."""
     m = registry.get(name)

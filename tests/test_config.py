@@ -60,16 +60,41 @@ def test_resolve_run_precedence(cfg):
     # full scale: the experiment's paper settings, method variant defaults
     cfg["scale"] = "full"
     r = C.resolve_run(cfg, "glgan_celeba128", "wgan_gp", "default", 1)
-    assert r["train"]["lr_g"] == 4e-4 and r["train"]["lr_d"] == 1e-4 and r["train"]["epochs"] == 30
+    # GL-GAN's experiment sets batch and epochs for every row; the optimiser is WGAN-GP's own (train_defaults)
+    assert r["train"]["lr_g"] == 1e-4 and r["train"]["betas"] == [0.0, 0.9] and r["train"]["epochs"] == 30
     assert r["resolution"] == 128 and r["method_params"]["gp_lambda"] == 10.0 and r["method_params"]["n_critic"] == 5
     assert r["method_params"]["g_width"] == 64
+    # GL-GAN's own optimiser is a per-method override of its experiments
+    r = C.resolve_run(cfg, "glgan_celeba128", "glgan", "patch4_adaop", 1)
+    assert (r["train"]["lr_g"], r["train"]["lr_d"], r["train"]["betas"]) == (4e-4, 1e-4, [0.5, 0.999])
+    # an experiment's train section (LGA: Adam (0, 0.9), lr 1e-4 for every row) beats a method's train_defaults
+    assert C.resolve_run(cfg, "lga_cifar10", "sndcgan", "default", 0)["train"]["betas"] == [0.0, 0.9]
     # per-method override inside an experiment
     assert C.resolve_run(cfg, "brc_cifar10", "dcgan", "ns", 0)["train"]["steps"] == 200000
     # smoke scale shrinks everything and wins over the experiment
     cfg["scale"] = "smoke"
     r = C.resolve_run(cfg, "glgan_celeba128", "wgan_gp", "hinge", 0)
     assert r["resolution"] == 16 and r["train"]["steps"] == 20 and r["method_params"]["g_width"] == 8
-    assert r["method_params"]["gp_lambda"] == 1.0 and r["train"]["lr_g"] == 4e-4
+    assert r["method_params"]["gp_lambda"] == 1.0 and r["train"]["lr_g"] == 1e-4
+    cfg["scales"]["smoke"]["train"]["lr_g"] = 3e-3
+    assert C.resolve_run(cfg, "glgan_celeba128", "wgan_gp", "hinge", 0)["train"]["lr_g"] == 3e-3
+
+
+def test_studiogan_cifar_settings_for_brc(cfg):
+    """BRC's CIFAR rows follow StudioGAN's CIFAR-10 configs (brc.txt 3.2 -> Kang et al.): docs/brc.md."""
+    cfg["scale"] = "full"
+    for exp in ("brc_cifar10", "brc_cifar100"):
+        for method, variant, loss in (("dcgan", "ns", "ns"), ("dcgan", "ns_brc", "ns"), ("lsgan", "plain", "ls")):
+            r = C.resolve_run(cfg, exp, method, variant, 0)
+            p = r["method_params"]
+            assert (p["arch"], p["d_norm"], p["d_activation"], p["d_pool"], p["g_dense_norm"]) == \
+                ("standard_cnn", "batch", "relu", "sum", False)
+            assert (p["n_critic"], p["z_dim"], p["loss"], r["train"]["steps"]) == (2, 128, loss, 200000)
+            assert (r["train"]["lr_g"], r["train"]["lr_d"], r["train"]["betas"], r["train"]["batch_size"]) == \
+                (2e-4, 2e-4, [0.5, 0.999], 64)
+        r = C.resolve_run(cfg, exp, "sngan", "brc", 0)
+        assert (r["method_params"]["n_critic"], r["method_params"]["z_dim"], r["train"]["steps"]) == (5, 128, 20000)
+        assert r["method_params"]["loss"] == "hinge" and r["method_params"]["d_spectral_norm"] is True
 
 
 def test_planned_runs_smoke_vs_full(cfg):
