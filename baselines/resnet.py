@@ -398,10 +398,13 @@ class ResNetDiscriminator(nn.Module):
             i += is_block
         c, s = self.channels, self.feature_side
         rows.append(("-", "features", "ReLU", f"{c}->{c}", f"{s}x{s}", "-", "0"))
-        rows.append(("-", "pool", "global sum pooling", f"{c}->{c}", "1x1", "-", "0"))
-        rows.append((str(i), "linear", "Linear", f"{c}->1", "1", _sn_label(self.linear),
-                     str(param_count(self.linear))))
-        return _table(rows)
+        return _table(rows + self._head_rows(str(i)))
+
+    def _head_rows(self, idx: str) -> list[tuple]:
+        """The layer-list rows after the features: the pooling and the linear layer (a subclass's own head)."""
+        c = self.channels
+        return [("-", "pool", "global sum pooling", f"{c}->{c}", "1x1", "-", "0"),
+                (idx, "linear", "Linear", f"{c}->1", "1", _sn_label(self.linear), str(param_count(self.linear)))]
 
 
 def build(p: dict):

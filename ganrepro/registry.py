@@ -23,14 +23,14 @@ METHOD_MODULES = {
     "sndcgan": "baselines.sndcgan",
     "sagan": "baselines.sagan",
     "geogan": "baselines.geogan",
+    "wgan_qc": "baselines.wgan_qc",
+    "lga": "models.lga",
     "glgan": "models.glgan",
 }
 
 # Methods the table specs name whose module has not landed yet: their cells render "not run". Any other method name
 # in a spec is a typo (``ganrepro.config.validate_config`` rejects it, naming the file and cell).
 PLANNED_METHODS = {
-    "wgan_qc": "GL-GAN Table 1 (comparison baselines issue)",
-    "lga": "LGA Tables 1-2 (LGA issue)",
     "hdcgan": "HDCGAN Table 1 (HDCGAN issue)",
 }
 

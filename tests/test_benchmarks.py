@@ -57,7 +57,9 @@ def test_no_registered_variant_syncs_the_host_between_log_steps(tmp_path):
     from ganrepro import registry
 
     assert set(res) == {f"{m}/{v}" for m in registry.registered() for v in registry.get(m).variants}
-    assert {k: r["syncs_per_step"] for k, r in res.items() if r["syncs_per_step"]} == {}
+    # 0 for every variant but those that declare (with a reason) the transfers their algorithm needs: exactly those
+    assert {k: r["syncs_per_step"] for k, r in res.items() if r["syncs_per_step"] != r["declared_per_step"]} == {}
+    assert all(r.get("reason") for r in res.values() if r["declared_per_step"])
 
 
 def test_glgan_step_variants_and_adaop_branch(tmp_path):
@@ -87,3 +89,22 @@ def test_glgan_step_variants_and_adaop_branch(tmp_path):
     b = r["timed_branch"]["patch8_adaop"]
     assert b["local_share"] == 1.0 and b["global"] == 0.0 and b["masked"] > 0
     assert 0.0 <= r["timed_branch"]["patch8_adaop_code"]["local_share"] <= 1.0
+
+
+def test_baseline_step_groups_and_ot_share(tmp_path):
+    """benchmarks/baseline_step.py: every baseline of a group timed at its table's batch, ratios to the reference
+    row, and WGAN-QC's OT solve share in (0, 1)."""
+    spec_b = importlib.util.spec_from_file_location("baseline_step", ROOT / "benchmarks" / "baseline_step.py")
+    baseline_step = importlib.util.module_from_spec(spec_b)
+    spec_b.loader.exec_module(baseline_step)
+    out = tmp_path / "baselines.json"
+    assert baseline_step.main(["--repeats", "1", "--warmup", "0", "--threads", "1", "--only", "64",
+                               "--width-scale", "0.0625", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    assert [r["group"] for r in res] == ["GL-GAN Table 1, CelebA 64", "LGA Table 1, CelebA 64"]
+    rows = res[0]["rows"]
+    assert set(rows) == {"WGAN-GP", "SNDCGAN", "SAGAN", "WGAN-QC"}
+    assert all(r["batch_size"] == 64 and r["seconds"] > 0 and r["g_width"] == 4 for r in rows.values())
+    assert rows["WGAN-GP"]["ratio_to_WGAN-GP"] == 1.0 and rows["WGAN-GP"]["n_critic"] == 5
+    assert 0 < rows["WGAN-QC"]["ot_share"] < 1 and rows["WGAN-QC"]["ot_seconds"] > 0
+    assert "ot_share" not in rows["SNDCGAN"]

@@ -112,6 +112,7 @@ def test_verdicts(full_cfg):
         else:
             _write_metrics(full_cfg, run64, s, status="finished", comparable=True,
                            values={"fid@10000": 40.0, "train_hours": 30.0})
+    full_cfg["methods"] = [m for m in full_cfg["methods"] if m != "sagan"]  # a method left out of the config
     res = evaluate_table(spec, full_cfg)
     r = _by(res, "WGAN-GP", "FID(128)")
     assert r.verdict == "reproduced" and r.mean == pytest.approx(31.0) and r.std == pytest.approx(1.0) and r.n == 3
@@ -120,7 +121,8 @@ def test_verdicts(full_cfg):
     assert "seed 2 at step 123" in _by(res, "WGAN-GP", "FID(64)").note
     assert _by(res, "WGAN-GP", "time(hrs)").verdict == "reproduced"  # 40 h < 47.52 h: faster counts
     assert _by(res, "OURS", "FID(128)").verdict == "missing"  # GL-GAN is trained, its metrics are not there yet
-    assert _by(res, "SAGAN", "FID(128)").verdict == "not run"  # not implemented yet
+    assert _by(res, "SAGAN", "FID(128)").verdict == "not run"  # not in the config's methods
+    assert "not enabled in config" in _by(res, "SAGAN", "FID(128)").note
     assert _by(res, "CR-GAN", "FID(128)").verdict == "published only"
     assert not any(r.cell.row_label == "CR-GAN" and r.cell.col_label == "FID(64)" for r in res)  # '-' in paper
 

@@ -48,14 +48,17 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 87 (experiment, method, variant); 3 seeds each, 4 for the
+    # registered methods x the table cells they fill: 119 (experiment, method, variant); 3 seeds each, 4 for the
     # BRC mixtures (30 runs, with the 5-mode table's VGAN(Rf, no BRC) ablation row) except the 8 solver-table-only
-    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 57 x 3 + 22 x 4 + 8 x 1 = 267;
-    # GL-GAN's 31 of the 57: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
-    # global-norm, Table 1's 64 px OURS and Table 2's OURS
+    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 89 x 3 + 22 x 4 + 8 x 1 = 363;
+    # GL-GAN's 31 of the 89: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
+    # global-norm, Table 1's 64 px OURS and Table 2's OURS; the comparison baselines' 10 (SNDCGAN, SAGAN, WGAN-QC at
+    # 64 and 128 px, GeoGAN on LGA's four datasets) and LGA's 22 (Table 1's 5 LGA rows x 4 datasets, Table 2's 2)
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
-    assert expected == 267
+    assert expected == 363
+    baselines = {(e, m) for e, m, v in C.planned_runs(cfg) if m in ("sndcgan", "sagan", "wgan_qc", "geogan")}
+    assert len(baselines) == 10 and len([1 for e, m, v in C.planned_runs(cfg) if m == "lga"]) == 22
     assert stats["train"] == expected and stats["evaluate"] == expected
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
     assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
@@ -71,7 +74,7 @@ def test_full_scale_slurm_dry_run(tmp_path):
     # metrics over training: one curve job per run whose experiment sets eval_points (LGA Fig. 2, BRC Fig. 4)
     curves = [(e, m, v, s) for e, m, v in C.planned_runs(cfg) for s in C.run_seeds(cfg, e, m, v)
               if C.resolve_run(cfg, e, m, v, s)["train"].get("eval_points")]
-    assert stats["curve"] == len(curves) == 30
+    assert stats["curve"] == len(curves) == 102  # LGA Table 1's 8 rows x 4 datasets x 3 seeds, BRC's LSGAN pair
     res = rule_resources(out)
     for rule in ("train", "evaluate", "fid_stats", "curve"):
         assert "gpu=1" in res[rule] and "cpus_per_gpu=8" in res[rule], (rule, res[rule])
@@ -165,7 +168,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"], stats["curve"]) == (233, 87, 10)  # the README's counts
+    assert (stats["total"], stats["train"], stats["curve"]) == (321, 119, 34)  # the README's counts
     report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
     assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
