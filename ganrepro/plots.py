@@ -233,3 +233,43 @@ def glgan_sigma_curves(runs: dict, out_path) -> None:
 
     _log_panels(runs, out_path, {"glgan_sigma_l": "s_in", "glgan_sigma_g": "s_out"}, hue="standard deviation",
                 title_extra=ranges, sharey=True)
+
+
+def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = None) -> None:
+    """LGA Fig. 2: the column metric (FID) over training for every row of ``spec`` whose runs have curves, one panel
+    per column (its experiment), each row's mean curve over seeds (``ganrepro.curve_claims.claim_curves``); the
+    thresholds of the spec's claims over training drawn as dotted lines. ``x_by_column``: "epoch" or "step" per
+    column (default epoch; a claim's own x wins for its column)."""
+    import matplotlib.pyplot as plt
+
+    from ganrepro.curve_claims import row_curves, threshold_value
+
+    x_by_column = dict(x_by_column or {})
+    for c in spec.curve_claims:
+        x_by_column[c["column"]] = c["x"]
+    rows = [r["id"] for r in spec.rows if not r.get("published_only")]
+    labels = {r["id"]: r["label"] for r in spec.rows}
+    cols = spec.columns
+    fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 3.4), squeeze=False)
+    for ax, col in zip(axes[0], cols):
+        x = x_by_column.get(col["id"], "epoch")
+        curves = row_curves(spec, cfg, rows, col["id"], x)
+        drawn = []
+        for r in rows:
+            pts = curves.get(r) or []
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", linewidth=1, label=labels[r][:40])
+                drawn += [p[1] for p in pts]
+        for c in spec.curve_claims:  # an absolute threshold inside the curves' range (not squashing them)
+            if c["column"] == col["id"] and "absolute" in c["threshold"] and drawn:
+                th = threshold_value([], c["threshold"])
+                if min(drawn) <= th <= 1.5 * max(drawn):
+                    ax.axhline(th, linestyle=":", color="grey", linewidth=1)
+        if not drawn:
+            _not_run(ax, col["label"])
+            continue
+        ax.set_title(f"{col['label']} ({col['run']['experiment']})", fontsize=9)
+        ax.set_xlabel("epoch" if x == "epoch" else "iteration (generator step)")
+        ax.set_ylabel(col["metric"].upper())
+        ax.legend(fontsize=5)
+    _save_fig(fig, out_path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ganrepro.io import write_text
 from ganrepro.tables import Cell, TableSpec
+from ganrepro.curve_claims import CURVE_CLAIM_HEADER, curve_claim_rows, curve_claim_summary, evaluate_curve_claims
 from ganrepro.verdicts import CellResult, Comparison, claim_summary, evaluate_claims, evaluate_table
 
 
@@ -114,6 +115,7 @@ def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> st
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     lines += ["", "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
     lines += render_claims_markdown(spec, results)
+    lines += render_curve_claims_markdown(spec, cfg)
     if spec.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in spec.notes] + [""]
     return "\n".join(lines)
@@ -167,7 +169,7 @@ def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult], lin
             f"<p>Source: {html.escape(spec.source['file'])}, {html.escape(spec.source['table'])}. "
             f"<a href='{stem}.md'>Markdown</a> · <a href='{stem}.tex'>LaTeX</a> · "
             f"<a href='{stem}.csv'>CSV</a></p><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>{notes}" + _claims_html(spec, results))
+            f"<tbody>{body}</tbody></table>{notes}" + _claims_html(spec, results) + _curve_claims_html(spec, cfg))
 
 
 def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:
@@ -178,6 +180,29 @@ def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:
                        + "</tr>" for c in comps)
         out.append(f"<h3>Claim {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
                    f"<p><b>{html.escape(claim_summary(comps))}</b></p>"
+                   f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return "".join(out)
+
+
+def render_curve_claims_markdown(spec: TableSpec, cfg: dict) -> list[str]:
+    """The spec's claims over training (``curve_claims``), each judged on the paper's numbers and the runs' curves."""
+    lines = []
+    for claim, comps in evaluate_curve_claims(spec, cfg):
+        lines += [f"## Claim over training {claim['id']}", "", claim["text"], "", f"**{curve_claim_summary(comps)}**",
+                  "", "| " + " | ".join(CURVE_CLAIM_HEADER) + " |", "|" + "---|" * len(CURVE_CLAIM_HEADER)]
+        lines += ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |"
+                  for row in curve_claim_rows(claim, comps)] + [""]
+    return lines
+
+
+def _curve_claims_html(spec: TableSpec, cfg: dict) -> str:
+    out = []
+    for claim, comps in evaluate_curve_claims(spec, cfg):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in CURVE_CLAIM_HEADER)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>"
+                       for row in curve_claim_rows(claim, comps))
+        out.append(f"<h3>Claim over training {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
+                   f"<p><b>{html.escape(curve_claim_summary(comps))}</b></p>"
                    f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     return "".join(out)
 
@@ -261,4 +286,6 @@ def compare_lines(specs: list[TableSpec], cfg: dict) -> list[str]:
         out += [f"  [note {k}] {n}" for k, n in enumerate(shared, 1)]
         for claim, comps in evaluate_claims(spec, results):
             out.append(f"  claim {claim['id']}: {claim_summary(comps)}")
+        for claim, comps in evaluate_curve_claims(spec, cfg):
+            out.append(f"  claim over training {claim['id']}: {curve_claim_summary(comps)}")
     return out

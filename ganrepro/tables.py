@@ -83,6 +83,7 @@ class TableSpec:
     tolerance: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
     claims: list[dict] = field(default_factory=list)
+    curve_claims: list[dict] = field(default_factory=list)   # over training: ganrepro.curve_claims
     path: Path | None = None
 
     def cells(self) -> list[Cell]:
@@ -125,7 +126,7 @@ def _is_number_text(s) -> bool:
 
 
 ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells",
-               "claims"}
+               "claims", "curve_claims"}
 CLAIM_KEYS = {"id", "text", "axis", "pairs", "over"}
 
 
@@ -179,8 +180,11 @@ def load_spec(path) -> TableSpec:
     spec = TableSpec(id=path.stem, paper=d["paper"], name=d["name"], title=d.get("title", ""), source=d["source"],
                      columns=d["columns"], rows=d["rows"], protocol=d.get("protocol") or {},
                      notes=d.get("notes") or [], tolerance=d.get("tolerance") or {}, overrides=d.get("cells") or {},
-                     claims=d.get("claims") or [], path=path)
+                     claims=d.get("claims") or [], curve_claims=d.get("curve_claims") or [], path=path)
     _check_claims(spec.claims, path, row_ids, col_ids)
+    from ganrepro.curve_claims import check_curve_claims
+
+    check_curve_claims(spec.curve_claims, lambda cond, msg: _check(cond, path, msg), row_ids, col_ids)
     rt = spec.protocol.get("ratio_to")
     _check(rt is None or rt in col_ids, path, f"protocol ratio_to must be a column id, got {rt!r}")
     for r in spec.rows:

@@ -96,6 +96,20 @@ def test_slurm_profile_warns_without_partition_or_account(tmp_path):
     assert p.returncode == 0 and "warning: no SLURM" not in p.stderr
 
 
+def test_lga_table1_target_needs_the_curves_its_claims_read(tmp_path):
+    """LGA Table 1's claims over training read curve.csv: its target plans exactly those curve jobs (LSUN bedroom:
+    LGA 8x8, its literal reading, WGAN-GP; CelebA: LGA 8x8, WGAN-GP), not every run's."""
+    p = smk("--cores", "2", *isolated(tmp_path), "-n", "lga_table1")
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = p.stdout + p.stderr
+    stats = job_stats(out)
+    assert stats["train"] == 32 and stats["lga_table1"] == 1 and stats["curve"] == 5  # 8 rows x 4 datasets
+    curves = set(re.findall(r"runs/(lga_\w+)/(\w+)/(\w+)/seed0/curve.csv", out))
+    assert curves == {("lga_lsunbedroom64", "lga", "lga8"), ("lga_lsunbedroom64", "lga", "lga8_literal"),
+                      ("lga_lsunbedroom64", "wgan_gp", "default"), ("lga_celeba64", "lga", "lga8"),
+                      ("lga_celeba64", "wgan_gp", "default")}
+
+
 def test_smoke_dry_run_and_single_table_target(tmp_path):
     p = smk("--cores", "2", *isolated(tmp_path), "-n", "glgan_table2")
     assert p.returncode == 0, p.stderr[-3000:]
@@ -168,7 +182,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"], stats["curve"]) == (321, 119, 34)  # the README's counts
+    assert (stats["total"], stats["train"], stats["curve"]) == (322, 119, 34)  # the README's counts
     report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
     assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
@@ -183,7 +197,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     # every link and image of the index resolves, the runs' sample grids among them (one per image run)
     refs = re.findall(r"(?:href|src)='([^'#:]+)'", index)
     assert [r for r in refs if not (report / r).exists()] == []
-    assert len({r for r in refs if r.endswith("/samples.png")}) == 55  # 87 runs less 30 mixtures, 2 diverged
+    # 119 runs less 30 mixtures, less the 8 diverged ones (every LGA Table 1 row on lga_stl10, forced above)
+    assert len({r for r in refs if r.endswith("/samples.png")}) == 81
     # looked at as a reader would: the index and a table page render in Chromium with their verdict colours
     shot = _screenshot(report / "index.html", tmp_path / "index.png")
     if shot is not None:

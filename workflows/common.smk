@@ -80,6 +80,29 @@ def table_metrics(spec):
     return sorted(out)
 
 
+def table_curves(spec):
+    """curve.csv of every run a claim over training of ``spec`` reads (its rows at its column's experiment)."""
+    wanted = set(RUNS)
+    cells = {(c.row_id, c.col_id): c for c in spec.cells()}
+    out = set()
+    for claim in spec.curve_claims:
+        for row in {r for pair in claim["pairs"] for r in pair}:
+            r = cells[(row, claim["column"])].run
+            if (r["experiment"], r["method"], r["variant"]) in wanted:
+                out.update(f"{run_dir(r['experiment'], r['method'], r['variant'], s)}/curve.csv"
+                           for s in C.cell_seeds(config, r))
+    return sorted(out)
+
+
+def lga_figure_curves():
+    """LGA Fig. 2: curve.csv of every planned run of LGA Table 1 (its cells' seeds)."""
+    wanted = set(RUNS)
+    return sorted({f"{run_dir(c.run['experiment'], c.run['method'], c.run['variant'], s)}/curve.csv"
+                   for spec in TABLES if spec.id == "lga_table1" for c in spec.cells()
+                   if c.run and (c.run["experiment"], c.run["method"], c.run["variant"]) in wanted
+                   for s in C.cell_seeds(config, c.run)})
+
+
 def table_outputs(spec):
     return [f"{REPORT}/{spec.report_stem}.{ext}" for ext in ("md", "tex", "csv", "html")]
 

@@ -7,6 +7,7 @@ for _spec in TABLES:
             _spec.id
         input:
             table_metrics(_spec),
+            table_curves(_spec),  # the curves its claims over training read (LGA Fig. 2's time to threshold)
             spec=os.path.relpath(_spec.path),  # editing a spec re-renders its table; relative: a moved checkout does not
         output:
             table_outputs(_spec),
@@ -69,12 +70,27 @@ rule glgan_figures:
         "scripts/glgan_figures.py"
 
 
+rule lga_figures:
+    input:
+        lga_figure_curves(),
+    output:
+        fig2=f"{REPORT}/plots/lga_fig2_fid_curves.png",
+    log:
+        f"{REPORT}/logs/lga_figures.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/lga_figures.py"
+
+
 rule index:
     input:
         [table_outputs(spec) for spec in TABLES],
         plots=f"{REPORT}/plots/training_curves.png",
         brc=rules.brc_figures.output,
         glgan=rules.glgan_figures.output,
+        lga=rules.lga_figures.output,
     output:
         html=f"{REPORT}/index.html",
         md=f"{REPORT}/index.md",

@@ -1,0 +1,182 @@
+"""Claims about metrics over training ("time to threshold"), judged on the published statement and on the runs'
+curves (``curve.csv``, ``ganrepro.curves``).
+
+A table spec's ``curve_claims`` entry (validated by ``check_curve_claims`` when the spec loads)::
+
+    - id: lsun_time_to_fid100
+      text: "the sentence it tests, quoted"
+      column: lsun_bedroom            # the curve's runs: this column's experiment, each pair's rows
+      x: step                         # step | epoch: the curve's time axis
+      threshold: {absolute: 100}      # reached at the first point with FID <= 100; or {relative_to_best: 0.2}:
+                                      # the first point within 20 % of that curve's own lowest FID ("converged")
+      pairs: [[lga8, wgan_gp]]        # [faster, slower]: the first reaches the threshold first
+      published: {lga8: 21000, wgan_gp: 37000}   # the paper's times per row, or {difference: 5} (slower - faster)
+
+The metric is the column's (FID: lower is better, so "reached" is value <= threshold). A row's curve is the mean over
+its seeds at the points every seed has; a curve that never reaches the threshold has time infinity (and the claim
+"faster" holds when only the slower one never reaches it). Published and reproduced sides are judged separately, as
+the table claims are (``ganrepro.verdicts``): the paper's statement holds on its own numbers by construction unless
+they contradict it; the reproduced side is what the runs show.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+CURVE_CLAIM_KEYS = {"id", "text", "column", "x", "threshold", "pairs", "published"}
+X_AXES = ("step", "epoch")
+THRESHOLDS = ("absolute", "relative_to_best")
+
+
+def check_curve_claims(claims, check, row_ids: list, col_ids: list) -> None:
+    """Validate a spec's ``curve_claims``; ``check(cond, message)`` raises naming the spec file."""
+    check(isinstance(claims, list), "curve_claims must be a list")
+    seen = set()
+    for c in claims:
+        check(isinstance(c, dict), f"curve claim {c!r} is not a mapping")
+        unknown = set(c) - CURVE_CLAIM_KEYS
+        check(not unknown, f"curve claim {c.get('id')!r}: unknown key(s) {sorted(unknown)}")
+        cid = c.get("id")
+        check(isinstance(cid, str) and cid not in seen, f"curve claims need unique ids, got {cid!r}")
+        seen.add(cid)
+        check(isinstance(c.get("text"), str) and c["text"], f"curve claim {cid}: needs text (quote the paper)")
+        check(c.get("column") in col_ids, f"curve claim {cid}: column must be a column id, got {c.get('column')!r}")
+        check(c.get("x") in X_AXES, f"curve claim {cid}: x must be one of {', '.join(X_AXES)}, got {c.get('x')!r}")
+        th = c.get("threshold")
+        check(isinstance(th, dict) and len(th) == 1 and next(iter(th)) in THRESHOLDS
+              and isinstance(next(iter(th.values())), (int, float)) and next(iter(th.values())) >= 0,
+              f"curve claim {cid}: threshold must be {{absolute: V}} or {{relative_to_best: R}}, got {th!r}")
+        pairs = c.get("pairs")
+        check(isinstance(pairs, list) and pairs and all(
+            isinstance(p, list) and len(p) == 2 and p[0] != p[1] and set(p) <= set(row_ids) for p in pairs),
+            f"curve claim {cid}: pairs must be [[faster, slower], ...] of this table's row ids, got {pairs!r}")
+        pub = c.get("published") or {}
+        check(isinstance(pub, dict) and set(pub) <= set(row_ids) | {"difference"}
+              and all(isinstance(v, (int, float)) for v in pub.values()),
+              f"curve claim {cid}: published maps row ids (or 'difference') to numbers, got {pub!r}")
+
+
+def threshold_value(values: list[float], threshold: dict) -> float:
+    """The FID a curve must reach: the absolute value, or (1 + r) x the curve's own lowest value."""
+    (kind, v), = threshold.items()
+    if kind == "absolute":
+        return float(v)
+    return (1.0 + float(v)) * min(values)
+
+
+def time_to_threshold(points: list[tuple[float, float]], threshold: dict) -> float:
+    """First x (points sorted by x: (x, value)) whose value <= the threshold; infinity if none does."""
+    if not points:
+        return math.nan
+    limit = threshold_value([v for _, v in points], threshold)
+    for x, v in sorted(points):
+        if v <= limit:
+            return float(x)
+    return math.inf
+
+
+def mean_curve(curves: list[list[dict]], metric: str, x: str) -> list[tuple[float, float]]:
+    """The seeds' mean of ``metric`` at every x all seeds have (curve.csv rows, ``ganrepro.curves.read_curve``)."""
+    per_seed = [{r[x]: r["value"] for r in rows if r["metric"] == metric and r[x] is not None} for rows in curves]
+    if not per_seed or not all(per_seed):
+        return []
+    common = set.intersection(*(set(d) for d in per_seed))
+    return sorted((t, sum(d[t] for d in per_seed) / len(per_seed)) for t in common)
+
+
+@dataclass
+class CurveComparison:
+    faster: str
+    slower: str
+    published: str            # "holds" / "fails" / "-" (no published side)
+    reproduced: str           # "holds" / "fails" / "not run" / "missing"
+    detail_published: str
+    detail_reproduced: str
+
+
+def _fmt_t(t: float) -> str:
+    return "never" if t == math.inf else "-" if math.isnan(t) else f"{t:g}"
+
+
+def judge(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
+    """Each pair of ``claim`` on the published numbers and on ``curves`` (row id -> mean curve; None: not run)."""
+    pub = claim.get("published") or {}
+    out = []
+    for a, b in claim["pairs"]:
+        if a in pub and b in pub:
+            p_ok, p_txt = pub[a] < pub[b], f"{pub[a]:g} vs {pub[b]:g} {claim['x']}s"
+        elif "difference" in pub:
+            p_ok, p_txt = pub["difference"] > 0, f"{b} later by {pub['difference']:g} {claim['x']}s"
+        else:
+            p_ok, p_txt = None, "-"
+        ca, cb = curves.get(a), curves.get(b)
+        if ca is None or cb is None:
+            r, r_txt = "not run", "-"
+        elif not ca or not cb:
+            r, r_txt = "missing", "no curve points"
+        else:
+            ta, tb = time_to_threshold(ca, claim["threshold"]), time_to_threshold(cb, claim["threshold"])
+            r = "holds" if ta < tb else "fails"
+            r_txt = f"{_fmt_t(ta)} vs {_fmt_t(tb)} {claim['x']}s"
+            if ta == tb == math.inf:
+                r, r_txt = "fails", f"neither reaches it ({r_txt})"
+        out.append(CurveComparison(a, b, "-" if p_ok is None else "holds" if p_ok else "fails", r, p_txt, r_txt))
+    return out
+
+
+def _threshold_text(th: dict) -> str:
+    (kind, v), = th.items()
+    return f"FID <= {v:g}" if kind == "absolute" else f"within {100 * v:g} % of the curve's own lowest FID"
+
+
+def claim_curves(spec, cfg, claim: dict, read=None) -> dict[str, list[tuple[float, float]] | None]:
+    """Row id -> the mean curve of each row a claim compares, at its column's experiment (``row_curves``)."""
+    return row_curves(spec, cfg, {r for pair in claim["pairs"] for r in pair}, claim["column"], claim["x"], read)
+
+
+def row_curves(spec, cfg, rows, column: str, x: str, read=None) -> dict[str, list[tuple[float, float]] | None]:
+    """Row id -> the mean curve (over the cell's seeds) of that row's runs at ``column``'s experiment, against
+    ``x``, for the column's metric (None: the row's method is not trained by this config; [] when its curve files
+    are missing)."""
+    from ganrepro import config as C
+    from ganrepro import registry
+    from ganrepro.curves import read_curve
+    from ganrepro.verdicts import metric_key
+
+    read = read or read_curve
+    cells = {(c.row_id, c.col_id): c for c in spec.cells()}
+    out = {}
+    for row in rows:
+        cell = cells[(row, column)]
+        r = cell.run
+        if r["method"] not in cfg["methods"] or not registry.is_runnable(r["method"], r["variant"]):
+            out[row] = None
+            continue
+        metric = metric_key(spec, cfg, cell)
+        paths = [Path(C.run_dir(cfg, r["experiment"], r["method"], r["variant"], s)) / "curve.csv"
+                 for s in C.cell_seeds(cfg, r)]
+        curves = [read(p) for p in paths if p.exists()]
+        out[row] = mean_curve(curves, metric, x) if len(curves) == len(paths) else []
+    return out
+
+
+def evaluate_curve_claims(spec, cfg) -> list[tuple[dict, list[CurveComparison]]]:
+    return [(c, judge(c, claim_curves(spec, cfg, c))) for c in getattr(spec, "curve_claims", [])]
+
+
+def curve_claim_summary(comps: list[CurveComparison]) -> str:
+    pub = [c for c in comps if c.published != "-"]
+    rep = [c for c in comps if c.reproduced in ("holds", "fails")]
+    p = f"published: holds in {sum(c.published == 'holds' for c in pub)} of {len(pub)}" if pub else "published: -"
+    r = (f"reproduced: holds in {sum(c.reproduced == 'holds' for c in rep)} of {len(rep)}" if rep
+         else "reproduced: " + (comps[0].reproduced if comps else "-"))
+    return f"{p}; {r}"
+
+
+def curve_claim_rows(claim: dict, comps: list[CurveComparison]) -> list[list[str]]:
+    return [[f"{c.faster} before {c.slower}", _threshold_text(claim["threshold"]), f"{c.detail_published}: "
+             f"{c.published}", f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
+
+
+CURVE_CLAIM_HEADER = ["Comparison", "Threshold", "Published", "Reproduced (mean curve over seeds)"]
