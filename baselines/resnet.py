@@ -407,13 +407,14 @@ class ResNetDiscriminator(nn.Module):
                 (idx, "linear", "Linear", f"{c}->1", "1", _sn_label(self.linear), str(param_count(self.linear)))]
 
 
-def build(p: dict):
+def build(p: dict, discriminator=None):
     """(G, D) from method parameters: ``z_dim``, ``resolution``, ``g_width``, ``d_width``, ``resnet_layout``
     ("auto"), ``g_spectral_norm`` / ``d_spectral_norm`` (every layer or none), ``attention_side`` (None, "auto" or
-    a side; the same side in G and D). Initialised as the module docstring says (G's draws first, then D's)."""
+    a side; the same side in G and D). Initialised as the module docstring says (G's draws first, then D's).
+    ``discriminator``: a ``ResNetDiscriminator`` subclass with another head (LGA's pooled map), else the plain D."""
     res = p["resolution"]
     layout = p.get("resnet_layout", "auto")
     side = resolve_attention_side(p.get("attention_side"), res)
     G = ResNetGenerator(p["z_dim"], res, p["g_width"], layout, p.get("g_spectral_norm", False), side)
-    D = ResNetDiscriminator(res, p["d_width"], layout, p.get("d_spectral_norm", True), side)
+    D = (discriminator or ResNetDiscriminator)(res, p["d_width"], layout, p.get("d_spectral_norm", True), side)
     return G, D

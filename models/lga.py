@@ -116,7 +116,7 @@ import torch.nn.functional as F
 from baselines import losses
 from baselines.dcgan import NET_PARAMS as DCGAN_PARAMS, build as build_dcgan
 from baselines.nets import param_count
-from baselines.resnet import RESNET_PARAMS, ResNetDiscriminator, ResNetGenerator, _sn_label, resolve_attention_side
+from baselines.resnet import RESNET_PARAMS, ResNetDiscriminator, _sn_label, build as build_resnet
 from ganrepro.registry import Method
 
 READINGS = ("magnitude", "literal", "none")
@@ -191,20 +191,13 @@ def build(p: dict):
         if p.get("d_head") != "map" or int(p.get("d_head_kernel") or 1) != 1:
             raise ValueError("LGA's WGAN-GP networks end in a 1x1 conv with one filter: d_head map, d_head_kernel 1")
         return build_dcgan(p)
-    res = p["resolution"]
-    layout = p.get("resnet_layout", "auto")
-    side = resolve_attention_side(p.get("attention_side"), res)
-    G = ResNetGenerator(p["z_dim"], res, p["g_width"], layout, p.get("g_spectral_norm", False), side)
-    D = LGAResNetDiscriminator(res, p["d_width"], layout, p.get("d_spectral_norm", True), side)
-    return G, D
+    return build_resnet(p, discriminator=LGAResNetDiscriminator)
 
 
 # --------------------------------------------------------------------------------------------- losses
 def d_loss(D, real, fake, p, ctx):
     """Eq. 12's L_D: the hinge over every map position, plus gp_lambda * GP (skipped when gp_lambda is 0)."""
-    d_real, d_fake = D(real), D(fake)
-    loss = losses.hinge_d_loss(d_real, d_fake)
-    stats = {"d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+    loss, stats = losses.adversarial_d_loss(D, real, fake, {"loss": "hinge"}, ctx)
     lam = float(p["gp_lambda"])
     if lam:
         gp = losses.gradient_penalty(D, real, fake, generator=ctx.rng)
