@@ -1,5 +1,6 @@
-"""Metrics of image GANs: FID and KID through clean-fid (its resizers, feature extraction, Fréchet distance and
-``kernel_distance``), Inception Score on the same Inception file, MS-SSIM (``ganrepro.msssim``), wall-clock.
+"""Metrics of image GANs: FID and KID through clean-fid (its resizers and feature networks; its Fréchet distance,
+``kernel_distance`` and batch feature call as ``ganrepro.fid_formulas`` restates them, tested equal), Inception
+Score on the same Inception file, MS-SSIM (``ganrepro.msssim``), wall-clock.
 
 Feature networks: ``inception`` is the TorchScript Inception file clean-fid uses (``ganrepro.inception``, fetched by
 the ``inception_weights`` rule to ``data/weights/``); ``standin`` is a small deterministic random conv net used by
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganrepro import inception
+from ganrepro import fid_formulas, inception
 from ganrepro.features import StandInFeatures, StandInInception
 
 CLEANFID_INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
@@ -49,7 +50,6 @@ def feature_extractor(kind: str, mode: str, device: str, weights=None):
 
 def features_of_uint8(batches, model, mode: str, device: str) -> np.ndarray:
     """Features of uint8 image batches (B, H, W, 3), resized the way clean-fid resizes for ``mode``."""
-    from cleanfid.fid import get_batch_features
     from cleanfid.resize import build_resizer
 
     fn_resize = build_resizer(mode)
@@ -60,7 +60,7 @@ def features_of_uint8(batches, model, mode: str, device: str) -> np.ndarray:
         else:
             x = torch.stack([torch.from_numpy(np.asarray(fn_resize(img)).transpose(2, 0, 1).copy())
                              for img in batch]).float()
-        feats.append(get_batch_features(x, model, torch.device(device)))
+        feats.append(fid_formulas.batch_features(x, model, torch.device(device)))
     return np.concatenate(feats)
 
 
@@ -69,9 +69,7 @@ def stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    from cleanfid.fid import frechet_distance as fd
-
-    return float(fd(mu1, sigma1, mu2, sigma2))
+    return fid_formulas.frechet_distance(mu1, sigma1, mu2, sigma2)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -106,14 +104,13 @@ def reference_stats(images: np.ndarray, out_path, kind: str, mode: str, device: 
 
 def kernel_inception_distance(gen_feats: np.ndarray, real_feats: np.ndarray, subsets: int = 100,
                               subset_size: int = 1000, seed: int = 0) -> float:
-    """KID (Bińkowski et al. 2018) with clean-fid's own ``kernel_distance`` (cubic polynomial kernel, the mean of
-    unbiased MMD^2 estimates over random subsets), made deterministic by seeding numpy's global RNG around it."""
-    from cleanfid.fid import kernel_distance
-
+    """KID (Bińkowski et al. 2018) as clean-fid's ``kernel_distance`` computes it (cubic polynomial kernel, the mean
+    of unbiased MMD^2 estimates over random subsets; ``ganrepro.fid_formulas``), made deterministic by seeding
+    numpy's global RNG around it."""
     state = np.random.get_state()
     np.random.seed(seed)
     try:
-        return kernel_distance(gen_feats, real_feats, num_subsets=subsets, max_subset_size=subset_size)
+        return fid_formulas.kernel_distance(gen_feats, real_feats, num_subsets=subsets, max_subset_size=subset_size)
     finally:
         np.random.set_state(state)
 
@@ -219,8 +216,9 @@ def image_metrics(G, z_dim: int, device: str, seed: int, ev: dict, counts: list[
         for n in counts:
             mu, sigma = stats(feats[:n])
             values[f"fid@{n}"] = frechet_distance(mu, sigma, ref["mu"], ref["sigma"])
-        protocol["fid"] = {"implementation": f"clean-fid {version('clean-fid')}", "mode": mode, "features": kind,
-                           "generated_samples": counts, "reference": ref_info}
+        protocol["fid"] = {"implementation": f"clean-fid {version('clean-fid')} (resize, features; formula: "
+                                             "ganrepro.fid_formulas, tested equal to cleanfid.fid)",
+                           "mode": mode, "features": kind, "generated_samples": counts, "reference": ref_info}
     if "kid" in wanted:
         if ref.get("feats") is None:
             protocol["kid"] = {"skipped": "reference statistics file has no features (made before KID support)"}
@@ -228,7 +226,8 @@ def image_metrics(G, z_dim: int, device: str, seed: int, ev: dict, counts: list[
             subsets, size = int(ev.get("kid_subsets", 100)), int(ev.get("kid_subset_size", 1000))
             for n in counts:
                 values[f"kid@{n}"] = kernel_inception_distance(feats[:n], ref["feats"], subsets, size, seed=0)
-            protocol["kid"] = {"implementation": f"clean-fid {version('clean-fid')} kernel_distance", "mode": mode,
+            protocol["kid"] = {"implementation": f"clean-fid {version('clean-fid')} kernel_distance (as "
+                                                 "ganrepro.fid_formulas restates it)", "mode": mode,
                                "features": kind, "generated_samples": counts, "subsets": subsets,
                                "subset_size": min(size, min(counts), len(ref["feats"])),
                                "reference": {**ref_info, "features_kept": int(len(ref["feats"]))}}

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ganrepro import mog
+from ganrepro.fid_formulas import frechet_distance
 
 
 def assign(samples: np.ndarray, spec: dict) -> np.ndarray:
@@ -56,29 +57,6 @@ def js_one_mode(k: int) -> float:
     kl_p = math.log2(1 / m_hit)
     kl_q = (1 / k) * math.log2((1 / k) / m_hit) + (k - 1) / k * math.log2((1 / k) / m_other)
     return 0.5 * (kl_p + kl_q)
-
-
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """The Fréchet distance of two Gaussians, |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)), computed as clean-fid's
-    ``frechet_distance`` computes it (scipy's ``sqrtm`` of the product, eps on the diagonals if it is singular, the
-    real part); ``tests/test_mog_metrics.py`` checks it equals clean-fid's. Here because importing ``cleanfid.fid``
-    imports torchvision (and torch._dynamo): about 2.5 s per MoG evaluation job for a 2x2 / 3x3 matrix formula."""
-    from scipy import linalg
-
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
-        raise ValueError(f"Fréchet distance of moments of different sizes: {mu1.shape} vs {mu2.shape}")
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"Fréchet distance: imaginary component {np.max(np.abs(covmean.imag))}")
-        covmean = covmean.real
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
 def frechet_raw(samples: np.ndarray, spec: dict) -> float:

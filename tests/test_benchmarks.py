@@ -108,3 +108,30 @@ def test_baseline_step_groups_and_ot_share(tmp_path):
     assert rows["WGAN-GP"]["ratio_to_WGAN-GP"] == 1.0 and rows["WGAN-GP"]["n_critic"] == 5
     assert 0 < rows["WGAN-QC"]["ot_share"] < 1 and rows["WGAN-QC"]["ot_seconds"] > 0
     assert "ot_share" not in rows["SNDCGAN"]
+
+
+def test_curve_share_counts_the_papers_points_and_adds_up(tmp_path):
+    """benchmarks/curve_share.py on LGA Fig. 2(a) (CIFAR-10, FID every 10 of 100 epochs): the steps and points of
+    each run from the config, one evaluation timed through the real image_metrics path, and the share formula."""
+    spec_c = importlib.util.spec_from_file_location("curve_share", ROOT / "benchmarks" / "curve_share.py")
+    curve_share = importlib.util.module_from_spec(spec_c)
+    spec_c.loader.exec_module(curve_share)
+    out = tmp_path / "curve_share.json"
+    assert curve_share.main(["--repeats", "1", "--threads", "1", "--experiments", "lga_cifar10", "--width-scale",
+                             "0.0625", "--fractions", "0.0002", "0.0004", "--detector", "standin",
+                             "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    runs = {(r["method"], r["variant"]): r for r in res["runs"]}
+    assert ("wgan_gp", "default") in runs and ("lga", "lga8") in runs and ("geogan", "default") in runs
+    e = res["evaluations"][0]
+    assert len(e["seconds_at_fractions"]) == 2 and e["protocol"]["fid_counts"] == [10000, 50000]
+    # LGA's protocol: FID/KID features of 50k images and IS on 50k, so 100k detector passes over 50k images
+    assert (e["flops"]["images"], e["flops"]["detector_passes"]) == (50000, 100000)
+    for r in runs.values():
+        n_critic = 5  # every LGA Table 1 row trains D 5 times per G step (WGAN-GP's setting)
+        assert r["steps"] == -(-100 * (50000 // 64) // n_critic)  # 100 epochs of 781 batches, over n_critic
+        assert r["points"] == 10 and r["seeds"] == 3  # every 10 epochs; the 100th is the last step
+        train, ev = r["steps"] * r["step_seconds"], r["evaluation_seconds"]
+        assert abs(r["curve_share"] - 10 * ev / (train + 11 * ev)) < 2e-3
+        ft, fe = r["training_flops"], r["evaluation_flops"]
+        assert r["step_gflops"] > 0 and abs(r["curve_share_flops"] - 10 * fe / (ft + 11 * fe)) < 2e-3

@@ -1,0 +1,286 @@
+"""Benchmark: the share of each full-scale run's compute that its curve over training (rule ``curve``) takes.
+
+    .venv/bin/python benchmarks/curve_share.py [--threads 2] [--repeats 2] [--fractions 0.002 0.006]
+                                               [--width-scale 1] [--experiments E ...]
+                                               [--detector inception|standin] [--out FILE]
+
+For every full-scale run that trains with ``train.eval_points`` (LGA Fig. 2, BRC Fig. 4; registered methods only):
+
+* **training** = steps x one step of ``ganrepro.train.train_step`` (``n_critic`` D updates + one G update, Adam
+  included) with the run's resolved full-scale networks, widths, batch and ``n_critic``, timed on this machine
+  (median of ``--repeats`` after one warm-up; runs with the same networks and batch share one measurement);
+* **one evaluation** = ``ganrepro.metrics.image_metrics`` (the function rules ``evaluate`` and ``curve`` both call)
+  on the run's own protocol (FID/KID counts, IS samples, MS-SSIM pairs, clean-fid's ``clean`` resize), with an
+  Inception-v3 network of the real one's architecture and random weights standing in for the TorchScript file
+  (``data/weights/inception-2015-12-05.pt``, not on this machine; the work per image is the same). It is timed at
+  two fractions of the protocol's counts and extrapolated linearly to the whole protocol
+  (``t = a + b * fraction``: ``a`` holds the count-independent work such as the 2048-d matrix square root);
+* the curve = ``points`` evaluations (``ganrepro.snapshots.eval_steps``: the paper's points plus the last step),
+  the run's own evaluation = one more.
+
+Share = curve / (training + evaluation + curve), twice: in CPU time measured on this machine, and in FLOPs counted
+by PyTorch's ``FlopCounterMode`` (one training step, double backward of the gradient penalty included; one image
+through G and through the detector, times the protocol's counts). A GPU changes both sides of the time share
+(large-batch Inception runs near a GPU's peak, small-batch GAN steps at 32-64 px do not), so neither is the GPU
+share: the FLOP share is what it would be at equal utilisation, the CPU share what this machine shows. Timings and
+counts are reported, never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from baseline_step import _setup  # noqa: E402
+from ganrepro import registry, snapshots  # noqa: E402
+from ganrepro.config import eval_protocol, load_config, planned_runs, resolve_run  # noqa: E402
+from ganrepro.env import hardware, with_threads  # noqa: E402
+from ganrepro.io import write_json  # noqa: E402
+from ganrepro.train import _total_steps, train_step  # noqa: E402
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "curve_share.json"
+# Training-set sizes the config does not record (verify checks none for these): LSUN bedroom's train split
+# (Yu et al. 2015, the bedroom_train_lmdb the config downloads) holds 3,033,042 images.
+KNOWN_COUNTS = {"lsun_bedroom": 3033042}
+
+
+class InceptionSized(nn.Module):
+    """Inception-v3 of the real detector's architecture (torchvision's, random weights) behind the TorchScript
+    detector's interface: ``layers`` maps 299 x 299 inputs to 2048 pool features (clean-fid's ``clean`` mode calls
+    it), ``forward`` resizes to 299 inside and gives 1008 softmax probabilities (IS). Same work per image, not the
+    same numbers: only for timing."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        net = inception_v3(weights=None, aux_logits=False, init_weights=False)
+        net.fc = nn.Identity()
+        self.layers = net.eval().requires_grad_(False)
+        self.fc = nn.Linear(2048, 1008).requires_grad_(False)
+
+    def forward(self, img, return_features: bool = False, use_fp16: bool = False, no_output_bias: bool = False):
+        x = nn.functional.interpolate(img.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        f = self.layers((x - 128) / 128)
+        return f if return_features else torch.softmax(self.fc(f), dim=1)
+
+
+@contextmanager
+def _detector(kind: str):
+    """Rules evaluate/curve load the TorchScript file through ``inception.load_detector``: hand them the stand-in
+    (``inception``: Inception-v3-sized; ``standin``: the smoke scale's tiny one, for tests) while inside."""
+    from ganrepro import inception
+    from ganrepro.features import StandInInception
+
+    det = InceptionSized() if kind == "inception" else StandInInception()
+    orig, inception.load_detector = inception.load_detector, lambda path, device="cpu": det
+    try:
+        yield det
+    finally:
+        inception.load_detector = orig
+
+
+def _flops(fn) -> int:
+    """FLOPs of ``fn()`` by PyTorch's own formulas (``torch.utils.flop_counter.flop_registry``: convolutions and
+    matrix products, forward and backward), counted in a dispatch mode without ``FlopCounterMode``'s module tracker,
+    whose hooks refuse ``autograd.grad`` (the gradient penalty's double backward)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Count(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                Count.total += int(formula(*args, **kwargs, out_val=out))
+            return out
+
+    with Count():
+        fn()
+    return Count.total
+
+
+def _scaled(ev: dict, fraction: float) -> tuple[dict, list[int]]:
+    """The protocol with every sample count scaled by ``fraction`` (at least 4)."""
+    ev = copy.deepcopy(ev)
+    s = lambda n: max(4, int(round(int(n) * fraction)))  # noqa: E731
+    counts = [s(n) for n in ev["fid_counts"]]
+    for k in ("is_samples", "ms_ssim_pairs"):
+        if ev.get(k):
+            ev[k] = s(ev[k])
+    if ev.get("kid_subset_size"):
+        ev["kid_subset_size"] = s(ev["kid_subset_size"])
+    return ev, counts
+
+
+def time_evaluation(G, z_dim: int, ev: dict, fractions, ref: dict) -> dict:
+    """Seconds of one whole-protocol evaluation, from ``image_metrics`` timed at two fractions of its counts."""
+    from ganrepro.metrics import image_metrics
+
+    G.eval()
+    image_metrics(G, z_dim, "cpu", 0, *_scaled(ev, fractions[0]), ref)  # warm-up
+    ts = []
+    for f in fractions:
+        ev_f, counts = _scaled(ev, f)
+        t = time.perf_counter()
+        image_metrics(G, z_dim, "cpu", 0, ev_f, counts, ref)
+        ts.append(time.perf_counter() - t)
+    (f1, f2), (t1, t2) = fractions, ts
+    b = (t2 - t1) / (f2 - f1)
+    a = t1 - b * f1
+    return {"fractions": list(fractions), "seconds_at_fractions": [round(t, 3) for t in ts],
+            "fixed_seconds": round(a, 3), "seconds": round(a + b, 2)}
+
+
+def _evaluation_flops(G, z_dim: int, det, ev: dict, res: int) -> dict:
+    """FLOPs of one whole-protocol evaluation (PyTorch's FlopCounterMode: convolutions and matrix products):
+    generating the images, the feature pass (FID/KID) and the IS pass, each counted on one image and multiplied
+    by the protocol's counts; MS-SSIM and the statistics are left out (not network work)."""
+    wanted = set(ev.get("metrics", ()))
+    n_feat = max(int(n) for n in ev["fid_counts"]) if wanted & {"fid", "kid"} else 0
+    n_is = int(ev.get("is_samples") or n_feat) if "is" in wanted else 0
+    pairs = int(ev.get("ms_ssim_pairs") or 0) if "ms_ssim" in wanted else 0
+    n_gen = max(n_feat, n_is, 2 * pairs)
+    with torch.no_grad():
+        g = _flops(lambda: G(torch.zeros(1, z_dim)))
+        x = torch.full((1, 3, res, res), 128.0)
+        d = _flops(lambda: det(x))
+    return {"generator_per_image": g, "detector_per_image": d, "images": n_gen, "detector_passes": n_feat + n_is,
+            "total": n_gen * g + (n_feat + n_is) * d}
+
+
+def _reference(dim: int, n: int = 1000) -> dict:
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((n, dim)).astype(np.float32)
+    return {"mu": feats.mean(0), "sigma": np.cov(feats, rowvar=False), "feats": feats, "count": n,
+            "path": "random reference (timing only)"}
+
+
+def curve_runs(cfg, experiments=None) -> list[dict]:
+    """The full-scale runs that keep snapshots, with their steps and points (one entry per experiment/method/
+    variant: seeds train alike)."""
+    out = []
+    for e, m, v in planned_runs(cfg):
+        if experiments and e not in experiments or not registry.is_runnable(m, v):
+            continue
+        rc = resolve_run(cfg, e, m, v, 0)
+        t = rc["train"]
+        if not t.get("eval_points") or "mog" in rc:
+            continue
+        ds = cfg["experiments"][e]["dataset"]
+        n_images = int(cfg["datasets"][ds].get("count") or KNOWN_COUNTS[ds])
+        n_critic = int(rc["method_params"].get("n_critic", 1))
+        total = _total_steps({**t, "n_critic": n_critic}, n_images)
+        points = snapshots.eval_steps(t, total, n_images / (t["batch_size"] * n_critic))
+        out.append({"experiment": e, "method": m, "variant": v, "dataset": ds, "images": n_images,
+                    "resolution": int(cfg["experiments"][e]["resolution"]), "steps": total, "points": len(points),
+                    "seeds": len(cfg["scales"]["full"]["seeds"])})
+    return out
+
+
+def _net_key(cfg, r, width_scale) -> str:
+    rc = resolve_run(cfg, r["experiment"], r["method"], r["variant"], 0)
+    return json.dumps({"m": r["method"], "p": rc["method_params"], "bs": rc["train"]["batch_size"],
+                       "w": width_scale, "res": r["resolution"]}, sort_keys=True, default=str)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--fractions", type=float, nargs=2, default=(0.002, 0.006))
+    ap.add_argument("--width-scale", type=float, default=1.0)
+    ap.add_argument("--experiments", nargs="*", default=None)
+    ap.add_argument("--detector", choices=("inception", "standin"), default="inception",
+                    help="standin: the smoke scale's tiny network (tests); inception: Inception-v3-sized")
+    ap.add_argument("--out", default=str(DEFAULT_OUT))
+    args = ap.parse_args(argv)
+    with _detector(args.detector) as det:
+        return with_threads(args.threads, _run, args, det)
+
+
+def _run(args, det) -> int:
+    cfg = load_config(overrides={"scale": "full"})
+    load_before, t0 = os.getloadavg(), time.perf_counter()
+    ref = _reference(2048 if args.detector == "inception" else det.trunk.dim)
+    runs = curve_runs(cfg, args.experiments)
+    step_s, step_flops, eval_s, ekey_of = {}, {}, {}, {}
+    for r in runs:
+        key = _net_key(cfg, r, args.width_scale)
+        if key not in step_s:
+            method, nets, params, ctx, bs = _setup(cfg, r["experiment"], r["method"], r["variant"], args.width_scale)
+            res = r["resolution"]
+            real = torch.rand(bs, 3, res, res, generator=torch.Generator().manual_seed(0)) * 2 - 1
+            times = []
+            for i in range(1 + args.repeats):
+                t = time.perf_counter()
+                train_step(method, nets, lambda: real, params, ctx)
+                ctx.step += 1
+                if i:
+                    times.append(time.perf_counter() - t)
+            step_s[key] = statistics.median(times)
+            step_flops[key] = _flops(lambda: train_step(method, nets, lambda: real, params, ctx))
+            ev = eval_protocol(cfg, r["experiment"], r["method"], r["variant"])
+            ekey = json.dumps({"ev": ev, "res": res}, sort_keys=True, default=str)
+            if ekey not in eval_s:
+                e = time_evaluation(nets.G, params["z_dim"], ev, args.fractions, ref)
+                e["protocol"] = {k: ev.get(k) for k in ("metrics", "fid_counts", "is_samples", "ms_ssim_pairs",
+                                                        "fid_mode", "sample_batch")}
+                e["flops"] = _evaluation_flops(nets.G, params["z_dim"], det, ev, res)
+                eval_s[ekey] = e
+            ekey_of[key] = ekey
+        r["step_seconds"] = round(step_s[key], 4)
+        ev = eval_s[ekey_of[key]]
+        r["evaluation_seconds"] = ev["seconds"]
+        train, curve = r["steps"] * step_s[key], r["points"] * ev["seconds"]
+        r["training_hours"], r["curve_hours"] = round(train / 3600, 2), round(curve / 3600, 2)
+        r["evaluation_hours"] = round(ev["seconds"] / 3600, 3)
+        r["curve_share"] = round(curve / (train + ev["seconds"] + curve), 4)
+        r["step_gflops"] = round(step_flops[key] / 1e9, 3)
+        f_train, f_eval = r["steps"] * step_flops[key], ev["flops"]["total"]
+        r["training_flops"], r["evaluation_flops"] = int(f_train), int(f_eval)
+        r["curve_share_flops"] = round(r["points"] * f_eval / (f_train + (r["points"] + 1) * f_eval), 4)
+        print(f"{r['experiment']:<20} {r['method']:<8} {r['variant']:<18} {r['steps']:>7} steps x "
+              f"{r['step_seconds']:.3f} s + {r['points']:>3} points x {ev['seconds']:.0f} s: curve "
+              f"{100 * r['curve_share']:.1f} % of the run's CPU time, {100 * r['curve_share_flops']:.1f} % of its "
+              f"FLOPs", flush=True)
+    total = {k: round(sum(r[k] * r["seeds"] for r in runs), 1) for k in ("training_hours", "curve_hours")}
+    total["evaluation_hours"] = round(sum(r["evaluation_hours"] * r["seeds"] for r in runs), 1)
+    spent = sum(total.values())
+    total["curve_share"] = round(total["curve_hours"] / spent, 4) if spent else None
+    f_curve = sum(r["points"] * r["evaluation_flops"] * r["seeds"] for r in runs)
+    f_all = sum((r["training_flops"] + (r["points"] + 1) * r["evaluation_flops"]) * r["seeds"] for r in runs)
+    total["curve_share_flops"] = round(f_curve / f_all, 4) if f_all else None
+    print(f"all {sum(r['seeds'] for r in runs)} runs with curves (CPU-hours on this machine): training "
+          f"{total['training_hours']}, evaluation {total['evaluation_hours']}, curves {total['curve_hours']} "
+          f"= {100 * (total['curve_share'] or 0):.1f} % in curves; {100 * (total['curve_share_flops'] or 0):.1f} % "
+          f"of the FLOPs")
+    out = {"benchmark": "curve_share", "threads": args.threads, "hardware": hardware("cpu"),
+           "torch": torch.__version__, "width_scale": args.width_scale, "repeats": args.repeats,
+           "inception": "torchvision inception_v3 architecture, random weights (timing stand-in)",
+           "loadavg_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
+           "wall_seconds": round(time.perf_counter() - t0, 1), "evaluations": list(eval_s.values()),
+           "runs": runs, "total": total}
+    if args.out:
+        write_json(args.out, out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
