@@ -15,8 +15,10 @@ For every full-scale run that trains with ``train.eval_points`` (LGA Fig. 2, BRC
   (``data/weights/inception-2015-12-05.pt``, not on this machine; the work per image is the same). It is timed at
   two fractions of the protocol's counts and extrapolated linearly to the whole protocol
   (``t = a + b * fraction``: ``a`` holds the count-independent work such as the 2048-d matrix square root);
-* the curve = ``points`` evaluations (``ganrepro.snapshots.eval_steps``: the paper's points plus the last step),
-  the run's own evaluation = one more.
+* the curve = ``points`` evaluations (``ganrepro.snapshots.eval_steps``: the paper's points plus the last step) under
+  the curve's protocol (``config.curve_protocol``: the experiment's ``curve_metrics`` at the tables' counts), timed
+  the same way; the run's own evaluation (``metrics.json``) = one of the whole protocol. The share the curve would
+  take with the whole protocol at every point is reported beside it.
 
 Share = curve / (training + evaluation + curve), twice: in CPU time measured on this machine, and in FLOPs counted
 by PyTorch's ``FlopCounterMode`` (one training step, double backward of the gradient penalty included; one image
@@ -46,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_step import _setup  # noqa: E402
 from ganrepro import registry, snapshots  # noqa: E402
-from ganrepro.config import eval_protocol, load_config, planned_runs, resolve_run  # noqa: E402
+from ganrepro.config import curve_protocol, eval_protocol, load_config, planned_runs, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 from ganrepro.train import _total_steps, train_step  # noqa: E402
@@ -142,8 +144,8 @@ def time_evaluation(G, z_dim: int, ev: dict, fractions, ref: dict) -> dict:
         image_metrics(G, z_dim, "cpu", 0, ev_f, counts, ref)
         ts.append(time.perf_counter() - t)
     (f1, f2), (t1, t2) = fractions, ts
-    b = (t2 - t1) / (f2 - f1)
-    a = t1 - b * f1
+    b = max((t2 - t1) / (f2 - f1), 0.0)  # noise at tiny fractions can tilt the line below zero: clamp both parts
+    a = max(t1 - b * f1, 0.0)
     return {"fractions": list(fractions), "seconds_at_fractions": [round(t, 3) for t in ts],
             "fixed_seconds": round(a, 3), "seconds": round(a + b, 2)}
 
@@ -236,36 +238,40 @@ def _run(args, det) -> int:
                     times.append(time.perf_counter() - t)
             step_s[key] = statistics.median(times)
             step_flops[key] = _flops(lambda: train_step(method, nets, lambda: real, params, ctx))
-            ev = eval_protocol(cfg, r["experiment"], r["method"], r["variant"])
-            ekey = json.dumps({"ev": ev, "res": res}, sort_keys=True, default=str)
-            if ekey not in eval_s:
-                e = time_evaluation(nets.G, params["z_dim"], ev, args.fractions, ref)
-                e["protocol"] = {k: ev.get(k) for k in ("metrics", "fid_counts", "is_samples", "ms_ssim_pairs",
-                                                        "fid_mode", "sample_batch")}
-                e["flops"] = _evaluation_flops(nets.G, params["z_dim"], det, ev, res)
-                eval_s[ekey] = e
-            ekey_of[key] = ekey
+            ev_run = eval_protocol(cfg, r["experiment"], r["method"], r["variant"])
+            ev_curve = curve_protocol(cfg, r["experiment"], r["method"], r["variant"])
+            for which, ev in (("run", ev_run), ("point", ev_curve)):
+                ekey = json.dumps({"ev": ev, "res": res}, sort_keys=True, default=str)
+                if ekey not in eval_s:
+                    e = time_evaluation(nets.G, params["z_dim"], ev, args.fractions, ref)
+                    e["protocol"] = {k: ev.get(k) for k in ("metrics", "fid_counts", "is_samples", "ms_ssim_pairs",
+                                                            "fid_mode", "sample_batch")}
+                    e["flops"] = _evaluation_flops(nets.G, params["z_dim"], det, ev, res)
+                    eval_s[ekey] = e
+                ekey_of[key, which] = ekey
         r["step_seconds"] = round(step_s[key], 4)
-        ev = eval_s[ekey_of[key]]
-        r["evaluation_seconds"] = ev["seconds"]
-        train, curve = r["steps"] * step_s[key], r["points"] * ev["seconds"]
+        ev, pt = eval_s[ekey_of[key, "run"]], eval_s[ekey_of[key, "point"]]
+        r["evaluation_seconds"], r["point_seconds"] = ev["seconds"], pt["seconds"]
+        train, curve, whole = r["steps"] * step_s[key], r["points"] * pt["seconds"], r["points"] * ev["seconds"]
         r["training_hours"], r["curve_hours"] = round(train / 3600, 2), round(curve / 3600, 2)
         r["evaluation_hours"] = round(ev["seconds"] / 3600, 3)
         r["curve_share"] = round(curve / (train + ev["seconds"] + curve), 4)
+        r["curve_share_whole_protocol"] = round(whole / (train + ev["seconds"] + whole), 4)
         r["step_gflops"] = round(step_flops[key] / 1e9, 3)
-        f_train, f_eval = r["steps"] * step_flops[key], ev["flops"]["total"]
-        r["training_flops"], r["evaluation_flops"] = int(f_train), int(f_eval)
-        r["curve_share_flops"] = round(r["points"] * f_eval / (f_train + (r["points"] + 1) * f_eval), 4)
-        print(f"{r['experiment']:<20} {r['method']:<8} {r['variant']:<18} {r['steps']:>7} steps x "
-              f"{r['step_seconds']:.3f} s + {r['points']:>3} points x {ev['seconds']:.0f} s: curve "
-              f"{100 * r['curve_share']:.1f} % of the run's CPU time, {100 * r['curve_share_flops']:.1f} % of its "
-              f"FLOPs", flush=True)
+        f_train, f_eval, f_point = r["steps"] * step_flops[key], ev["flops"]["total"], pt["flops"]["total"]
+        r["training_flops"], r["evaluation_flops"], r["point_flops"] = int(f_train), int(f_eval), int(f_point)
+        r["curve_share_flops"] = round(r["points"] * f_point / (f_train + f_eval + r["points"] * f_point), 4)
+        print(f"{r['experiment']:<18} {r['method']:<7} {r['variant']:<17} {r['steps']:>7} steps x "
+              f"{r['step_seconds']:.3f} s + {r['points']:>3} points x {pt['seconds']:.0f} s: curve "
+              f"{100 * r['curve_share']:.1f} % of the run's CPU time ({100 * r['curve_share_whole_protocol']:.1f} % "
+              f"with the whole protocol per point), {100 * r['curve_share_flops']:.1f} % of its FLOPs", flush=True)
     total = {k: round(sum(r[k] * r["seeds"] for r in runs), 1) for k in ("training_hours", "curve_hours")}
     total["evaluation_hours"] = round(sum(r["evaluation_hours"] * r["seeds"] for r in runs), 1)
     spent = sum(total.values())
     total["curve_share"] = round(total["curve_hours"] / spent, 4) if spent else None
-    f_curve = sum(r["points"] * r["evaluation_flops"] * r["seeds"] for r in runs)
-    f_all = sum((r["training_flops"] + (r["points"] + 1) * r["evaluation_flops"]) * r["seeds"] for r in runs)
+    f_curve = sum(r["points"] * r["point_flops"] * r["seeds"] for r in runs)
+    f_all = sum((r["training_flops"] + r["evaluation_flops"] + r["points"] * r["point_flops"]) * r["seeds"]
+                for r in runs)
     total["curve_share_flops"] = round(f_curve / f_all, 4) if f_all else None
     print(f"all {sum(r['seeds'] for r in runs)} runs with curves (CPU-hours on this machine): training "
           f"{total['training_hours']}, evaluation {total['evaluation_hours']}, curves {total['curve_hours']} "

@@ -11,8 +11,8 @@ What is timed: the training loop's own ``ganrepro.train.train_step`` (5 discrimi
 lambda = 1, i.e. a double backward, then one generator update; Adam steps included) on the experiments
 ``lga_cifar10`` (32 px) and ``lga_celeba64`` (64 px) resolved at scale ``full`` (widths 64, z 100, Adam 1e-4
 (0, 0.9); batch 64 unless ``--batch``). ``wgan_gp/hinge`` is resolved with ``ganrepro.config.resolve_run``; the LGA
-method (``models.lga.METHOD``, built directly so that the benchmark runs before the method is registered) gets
-``METHOD.params(variant, ...)`` with the same resolution, widths and z_dim, and the same optimiser settings.
+method (``models.lga.METHOD``, the registry's ``lga``, taken from its module) gets ``METHOD.params(variant, ...)``
+with the same resolution, widths and z_dim, and the same optimiser settings.
 
 Two comparisons, because the LGA rows change two things at once:
 

@@ -270,6 +270,24 @@ def eval_protocol(cfg: dict, experiment: str, method: str | None = None, variant
     return ev
 
 
+def curve_protocol(cfg: dict, experiment: str, method: str, variant: str) -> dict:
+    """The protocol of a run's curve points (rule ``curve``): ``eval_protocol`` restricted to the metrics its
+    experiment's ``curve_metrics`` names, at the tables' FID counts only (no ``fid_extra_samples``). Unset: every
+    metric at every count, as ``metrics.json``.
+
+    A curve point evaluates a snapshot; with dozens of points per run (LGA Fig. 2: every epoch of 50 on CelebA,
+    every 1000 of ~94k iterations on LSUN bedroom) the whole protocol (FID/KID at 10k and 50k, IS on 50k, MS-SSIM)
+    at each would cost more than the training (``benchmarks/curve_share.py``). The kept values are the same
+    numbers: the same latent stream, the first N samples of it, so the last point still equals ``metrics.json``
+    for every key it has."""
+    ev = eval_protocol(cfg, experiment, method, variant)
+    keep = cfg["experiments"][experiment].get("curve_metrics")
+    if keep is None or is_mog(cfg, experiment):
+        return ev
+    return {**ev, "metrics": [m for m in ev["metrics"] if m in keep],
+            "fid_counts": fid_counts(cfg, experiment, method, variant)}
+
+
 # ------------------------------------------------------------------------------------------------------ runs
 def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int) -> dict:
     """The complete, self-contained settings of one run (saved as the run's config.json)."""

@@ -123,15 +123,18 @@ def test_curve_share_counts_the_papers_points_and_adds_up(tmp_path):
     res = json.loads(out.read_text())
     runs = {(r["method"], r["variant"]): r for r in res["runs"]}
     assert ("wgan_gp", "default") in runs and ("lga", "lga8") in runs and ("geogan", "default") in runs
-    e = res["evaluations"][0]
-    assert len(e["seconds_at_fractions"]) == 2 and e["protocol"]["fid_counts"] == [10000, 50000]
+    whole, point = res["evaluations"]  # metrics.json's protocol, then the curve's (FID at the table's 10k only)
+    assert len(whole["seconds_at_fractions"]) == 2 and whole["protocol"]["fid_counts"] == [10000, 50000]
     # LGA's protocol: FID/KID features of 50k images and IS on 50k, so 100k detector passes over 50k images
-    assert (e["flops"]["images"], e["flops"]["detector_passes"]) == (50000, 100000)
+    assert (whole["flops"]["images"], whole["flops"]["detector_passes"]) == (50000, 100000)
+    assert point["protocol"]["metrics"] == ["fid"] and (point["flops"]["images"], point["flops"]["detector_passes"]) \
+        == (10000, 10000)
     for r in runs.values():
         n_critic = 5  # every LGA Table 1 row trains D 5 times per G step (WGAN-GP's setting)
         assert r["steps"] == -(-100 * (50000 // 64) // n_critic)  # 100 epochs of 781 batches, over n_critic
         assert r["points"] == 10 and r["seeds"] == 3  # every 10 epochs; the 100th is the last step
-        train, ev = r["steps"] * r["step_seconds"], r["evaluation_seconds"]
-        assert abs(r["curve_share"] - 10 * ev / (train + 11 * ev)) < 2e-3
-        ft, fe = r["training_flops"], r["evaluation_flops"]
-        assert r["step_gflops"] > 0 and abs(r["curve_share_flops"] - 10 * fe / (ft + 11 * fe)) < 2e-3
+        train, ev, pt = r["steps"] * r["step_seconds"], r["evaluation_seconds"], r["point_seconds"]
+        assert abs(r["curve_share"] - 10 * pt / (train + ev + 10 * pt)) < 2e-3
+        assert abs(r["curve_share_whole_protocol"] - 10 * ev / (train + 11 * ev)) < 2e-3
+        ft, fe, fp = r["training_flops"], r["evaluation_flops"], r["point_flops"]
+        assert r["step_gflops"] > 0 and abs(r["curve_share_flops"] - 10 * fp / (ft + fe + 10 * fp)) < 2e-3

@@ -144,6 +144,28 @@ def test_image_curve_last_point_equals_metrics_json(image_run):
     assert not list(out.parent.glob(".*tmp*")) and not list((out.parent / "curve").glob(".*tmp*"))
 
 
+def test_curve_protocol_keeps_only_the_curve_metrics_at_the_tables_counts(image_run, tmp_path):
+    """config.curve_protocol: LGA's curves compute FID at the table's 10k only (Fig. 2), BRC's CIFAR curve FID and
+    IS; an experiment without curve_metrics keeps the whole protocol. The kept numbers are metrics.json's."""
+    full = C.load_config(overrides={"scale": "full"})
+    lga = C.curve_protocol(full, "lga_celeba64", "lga", "lga8")
+    assert lga["metrics"] == ["fid"] and lga["fid_counts"] == [10000]
+    assert C.eval_protocol(full, "lga_celeba64", "lga", "lga8")["fid_counts"] == [10000, 50000]
+    brc = C.curve_protocol(full, "brc_cifar10", "lsgan", "plain")
+    assert brc["metrics"] == ["fid", "is"] and brc["fid_counts"] == [50000]
+    assert C.curve_protocol(full, "glgan_celeba64", "glgan", "patch4_adaop") == \
+        C.eval_protocol(full, "glgan_celeba64", "glgan", "patch4_adaop")
+    # a restricted curve on the same snapshots: the kept keys only, with metrics.json's values at the last step
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(image_run["dir"], run)
+    shutil.rmtree(run / "curve", ignore_errors=True)
+    out = curves.evaluate_curve(run, {**EV, "metrics": ["fid"]}, image_run["ref"], [16])
+    last = {r["metric"]: float(r["value"]) for r in _rows(out) if r["step"] == "6"}
+    assert last == {"fid@16": image_run["metrics"]["values"]["fid@16"]}
+
+
 def test_curve_resumes_point_by_point(image_run, monkeypatch):
     out = curves.evaluate_curve(image_run["dir"], EV, image_run["ref"], [8, 16])
     before = out.read_text()

@@ -48,17 +48,19 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 119 (experiment, method, variant); 3 seeds each, 4 for the
+    # registered methods x the table cells they fill: 122 (experiment, method, variant); 3 seeds each, 4 for the
     # BRC mixtures (30 runs, with the 5-mode table's VGAN(Rf, no BRC) ablation row) except the 8 solver-table-only
-    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 89 x 3 + 22 x 4 + 8 x 1 = 363;
+    # runs (RHG/BDA/CG/Neumann x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 92 x 3 + 22 x 4 + 8 x 1 = 372;
     # GL-GAN's 31 of the 89: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
     # global-norm, Table 1's 64 px OURS and Table 2's OURS; the comparison baselines' 10 (SNDCGAN, SAGAN, WGAN-QC at
-    # 64 and 128 px, GeoGAN on LGA's four datasets) and LGA's 22 (Table 1's 5 LGA rows x 4 datasets, Table 2's 2)
+    # 64 and 128 px, GeoGAN on LGA's four datasets), LGA's 22 (Table 1's 5 LGA rows x 4 datasets, Table 2's 2) and
+    # HDCGAN's 3 at 512 px (Table 1's row and its two suite readings)
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
-    assert expected == 363
+    assert expected == 372
     baselines = {(e, m) for e, m, v in C.planned_runs(cfg) if m in ("sndcgan", "sagan", "wgan_qc", "geogan")}
     assert len(baselines) == 10 and len([1 for e, m, v in C.planned_runs(cfg) if m == "lga"]) == 22
+    assert sorted(v for e, m, v in C.planned_runs(cfg) if m == "hdcgan") == ["cap8", "dcgan_norms", "default"]
     assert stats["train"] == expected and stats["evaluate"] == expected
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
     assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
@@ -68,13 +70,15 @@ def test_full_scale_slurm_dry_run(tmp_path):
     planned = {f"{C.run_dir(cfg, e, m, v, s)}/metrics.json" for e, m, v in C.planned_runs(cfg)
                for s in C.run_seeds(cfg, e, m, v)}
     assert len(planned) == expected and planned <= all_inputs
-    # datasets: celeba (64, 128), celebahq 256, cifar10, cifar100, flowers102, lsun_bedroom, lsun_church 256, stl10
-    assert stats["download"] == 8 and stats["prepare"] == 9
+    # datasets: celeba (64, 128, 512), celebahq 256, cifar10, cifar100, flowers102, lsun_bedroom, lsun_church 256,
+    # stl10
+    assert stats["download"] == 8 and stats["prepare"] == 10
     assert all(stats.get(t) == 1 for t in ("glgan_table1", "glgan_table2", "lga_table1", "brc_table_cifar", "index"))
     # metrics over training: one curve job per run whose experiment sets eval_points (LGA Fig. 2, BRC Fig. 4)
     curves = [(e, m, v, s) for e, m, v in C.planned_runs(cfg) for s in C.run_seeds(cfg, e, m, v)
               if C.resolve_run(cfg, e, m, v, s)["train"].get("eval_points")]
-    assert stats["curve"] == len(curves) == 102  # LGA Table 1's 8 rows x 4 datasets x 3 seeds, BRC's LSGAN pair
+    # LGA Table 1's 8 rows x 4 datasets x 3 seeds, BRC's LSGAN pair x 3, HDCGAN's 3 rows x 3 (Fig. 14)
+    assert stats["curve"] == len(curves) == 111
     res = rule_resources(out)
     for rule in ("train", "evaluate", "fid_stats", "curve"):
         assert "gpu=1" in res[rule] and "cpus_per_gpu=8" in res[rule], (rule, res[rule])
@@ -182,7 +186,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"], stats["curve"]) == (322, 119, 34)  # the README's counts
+    assert (stats["total"], stats["train"], stats["curve"]) == (331, 122, 37)  # the README's counts
     report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
     assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
@@ -197,8 +201,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     # every link and image of the index resolves, the runs' sample grids among them (one per image run)
     refs = re.findall(r"(?:href|src)='([^'#:]+)'", index)
     assert [r for r in refs if not (report / r).exists()] == []
-    # 119 runs less 30 mixtures, less the 8 diverged ones (every LGA Table 1 row on lga_stl10, forced above)
-    assert len({r for r in refs if r.endswith("/samples.png")}) == 81
+    # 122 runs less 30 mixtures, less the 8 diverged ones (every LGA Table 1 row on lga_stl10, forced above)
+    assert len({r for r in refs if r.endswith("/samples.png")}) == 84
     # looked at as a reader would: the index and a table page render in Chromium with their verdict colours
     shot = _screenshot(report / "index.html", tmp_path / "index.png")
     if shot is not None:
@@ -217,7 +221,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert summary["glgan_rule"] == "paper" and summary["calibration_steps"] == 8  # 64 images / batch 8: 1 epoch
     assert summary["beta"] > 0 and summary["delta_2"] >= summary["delta_1"] > 0
     metrics = sorted((repo / "results" / "smoke" / "runs").rglob("metrics.json"))
-    assert len(metrics) == len(C.planned_runs(C.load_config())) == 119
+    assert len(metrics) == len(C.planned_runs(C.load_config())) == 122
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     diverged = sorted("/".join(k.split("/")[4:6]) for k, s in statuses.items() if s == "diverged")
     assert diverged == ["geogan/default", "lga/lga4", "lga/lga4_zero", "lga/lga4_zero_literal", "lga/lga8",
@@ -228,7 +232,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert re.search(r"\| wGAN-GP \| CIFAR-10 \| fid \| 22.59 \| [0-9.e-]+ \| [-+0-9.e]+ \| not comparable \|", lga1)
     # metrics over training: every run with eval points has its curve; its last point is the final model's metrics
     curve_files = sorted((repo / "results" / "smoke" / "runs").rglob("curve.csv"))
-    assert len(curve_files) == 34  # one per curve job: the diverged runs' curves hold what they kept
+    assert len(curve_files) == 37  # one per curve job: the diverged runs' curves hold what they kept
     ok = repo / "results" / "smoke" / "runs" / "lga_cifar10" / "wgan_gp" / "hinge" / "seed0"
     rows = list(csv.DictReader(open(ok / "curve.csv")))
     last = max(int(r["step"]) for r in rows)
@@ -240,7 +244,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     # the compare command prints every cell with its verdict
     c = subprocess.run([sys.executable, "-m", "ganrepro", "compare"], cwd=repo, env=ENV, capture_output=True,
                        text=True)  # every table
-    assert c.returncode == 0 and "diverged" in c.stdout and "not run" in c.stdout  # HDCGAN's row: not run yet
+    assert c.returncode == 0 and "diverged" in c.stdout and "not run" not in c.stdout  # every method has landed
     assert all(f"== {s.stem} " in c.stdout for s in specs)
     # a second run has nothing to do
     p = smk("--profile", "local", "all", "-n", cwd=repo)

@@ -1,10 +1,11 @@
-"""Metrics over training of one run -> curve.csv: the run's evaluation protocol (as rule evaluate's metrics.json) at
-each of its snapshots, resumable point by point (ganrepro/curves.py)."""
+"""Metrics over training of one run -> curve.csv: the run's evaluation protocol (as rule evaluate's metrics.json,
+restricted to the experiment's curve_metrics: config.curve_protocol) at each of its snapshots, resumable point by
+point (ganrepro/curves.py)."""
 import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.config import eval_protocol, is_mog
+from ganrepro.config import curve_protocol, is_mog
 from ganrepro.curves import evaluate_curve
 
 smk = snakemake  # noqa: F821
@@ -15,7 +16,7 @@ with _boot.logged(smk):
     w = smk.wildcards
     cfg = smk.config
     run = Path(smk.input.train).parent
-    ev = eval_protocol(cfg, w.experiment, w.method, w.variant)  # exactly what rule evaluate passes
+    ev = curve_protocol(cfg, w.experiment, w.method, w.variant)  # rule evaluate's, less what the curve does not need
     if is_mog(cfg, w.experiment):  # BRC's toy mixtures
         out = evaluate_curve(run, ev)
     else:
