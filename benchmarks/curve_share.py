@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/curve_share.py [--threads 2] [--repeats 2] [--fractions 0.002 0.006]
                                                [--width-scale 1] [--experiments E ...]
-                                               [--detector inception|standin] [--out FILE]
+                                               [--detector inception|standin] [--max-resolution 128]
+                                               [--out FILE]
 
 For every full-scale run that trains with ``train.eval_points`` (LGA Fig. 2, BRC Fig. 4; registered methods only):
 
@@ -174,12 +175,16 @@ def _reference(dim: int, n: int = 1000) -> dict:
             "path": "random reference (timing only)"}
 
 
-def curve_runs(cfg, experiments=None) -> list[dict]:
+def curve_runs(cfg, experiments=None, max_resolution: int | None = None) -> list[dict]:
     """The full-scale runs that keep snapshots, with their steps and points (one entry per experiment/method/
-    variant: seeds train alike)."""
+    variant: seeds train alike); only ``experiments`` when given, none above ``max_resolution``."""
     out = []
     for e, m, v in planned_runs(cfg):
         if experiments and e not in experiments or not registry.is_runnable(m, v):
+            continue
+        if max_resolution and int(cfg["experiments"][e]["resolution"]) > max_resolution:
+            print(f"skipped {e}/{m}/{v}: {cfg['experiments'][e]['resolution']} px > --max-resolution "
+                  f"{max_resolution}", flush=True)
             continue
         rc = resolve_run(cfg, e, m, v, 0)
         t = rc["train"]
@@ -209,6 +214,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fractions", type=float, nargs=2, default=(0.002, 0.006))
     ap.add_argument("--width-scale", type=float, default=1.0)
     ap.add_argument("--experiments", nargs="*", default=None)
+    ap.add_argument("--max-resolution", type=int, default=128,
+                    help="skip runs above this resolution (HDCGAN's 512 px steps take minutes each on a CPU); 0: none")
     ap.add_argument("--detector", choices=("inception", "standin"), default="inception",
                     help="standin: the smoke scale's tiny network (tests); inception: Inception-v3-sized")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
@@ -221,7 +228,7 @@ def _run(args, det) -> int:
     cfg = load_config(overrides={"scale": "full"})
     load_before, t0 = os.getloadavg(), time.perf_counter()
     ref = _reference(2048 if args.detector == "inception" else det.trunk.dim)
-    runs = curve_runs(cfg, args.experiments)
+    runs = curve_runs(cfg, args.experiments, args.max_resolution)
     step_s, step_flops, eval_s, ekey_of = {}, {}, {}, {}
     for r in runs:
         key = _net_key(cfg, r, args.width_scale)

@@ -12,6 +12,16 @@ A table spec's ``curve_claims`` entry (validated by ``check_curve_claims`` when 
       pairs: [[lga8, wgan_gp]]        # [faster, slower]: the first reaches the threshold first
       published: {lga8: 21000, wgan_gp: 37000}   # the paper's times per row, or {difference: 5} (slower - faster)
 
+or, for a trend (HDCGAN Fig. 14: MS-SSIM over epochs with its affine fit)::
+
+    - id: ms_ssim_decreases
+      text: "the sentence it tests, quoted"
+      column: ms_ssim
+      x: epoch
+      trend: decreasing               # decreasing | increasing: the sign of the least-squares slope
+      rows: [hdcgan]                  # each row's mean curve is judged on its own
+      window: [19, 74]                # optional: only the points with window[0] <= x <= window[1]
+
 The metric is the column's (FID: lower is better, so "reached" is value <= threshold). A row's curve is the mean over
 its seeds at the points every seed has; a curve that never reaches the threshold has time infinity (and the claim
 "faster" holds when only the slower one never reaches it). Published and reproduced sides are judged separately, as
@@ -24,9 +34,17 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-CURVE_CLAIM_KEYS = {"id", "text", "column", "x", "threshold", "pairs", "published"}
+CURVE_CLAIM_KEYS = {"id", "text", "column", "x", "threshold", "pairs", "published", "trend", "rows", "window"}
 X_AXES = ("step", "epoch")
 THRESHOLDS = ("absolute", "relative_to_best")
+TRENDS = ("decreasing", "increasing")
+
+
+def claim_rows(claim: dict) -> list[str]:
+    """The rows a claim over training reads: its pairs' rows (time to threshold) or its ``rows`` (trend)."""
+    if "trend" in claim:
+        return list(claim["rows"])
+    return sorted({r for pair in claim["pairs"] for r in pair})
 
 
 def check_curve_claims(claims, check, row_ids: list, col_ids: list) -> None:
@@ -43,6 +61,18 @@ def check_curve_claims(claims, check, row_ids: list, col_ids: list) -> None:
         check(isinstance(c.get("text"), str) and c["text"], f"curve claim {cid}: needs text (quote the paper)")
         check(c.get("column") in col_ids, f"curve claim {cid}: column must be a column id, got {c.get('column')!r}")
         check(c.get("x") in X_AXES, f"curve claim {cid}: x must be one of {', '.join(X_AXES)}, got {c.get('x')!r}")
+        if "trend" in c:
+            check(c["trend"] in TRENDS, f"curve claim {cid}: trend must be one of {', '.join(TRENDS)}, got {c['trend']!r}")
+            check(not {"threshold", "pairs", "published"} & set(c),
+                  f"curve claim {cid}: a trend claim has rows (and an optional window), not threshold/pairs/published")
+            rows = c.get("rows")
+            check(isinstance(rows, list) and rows and set(rows) <= set(row_ids),
+                  f"curve claim {cid}: rows must be a list of this table's row ids, got {rows!r}")
+            w = c.get("window")
+            check(w is None or (isinstance(w, list) and len(w) == 2 and all(isinstance(v, (int, float)) for v in w)
+                                and w[0] < w[1]), f"curve claim {cid}: window must be [from, to], got {w!r}")
+            continue
+        check("rows" not in c and "window" not in c, f"curve claim {cid}: rows/window belong to trend claims")
         th = c.get("threshold")
         check(isinstance(th, dict) and len(th) == 1 and next(iter(th)) in THRESHOLDS
               and isinstance(next(iter(th.values())), (int, float)) and next(iter(th.values())) >= 0,
@@ -99,8 +129,33 @@ def _fmt_t(t: float) -> str:
     return "never" if t == math.inf else "-" if math.isnan(t) else f"{t:g}"
 
 
+def judge_trend(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
+    """Each row of a trend claim: the sign of the least-squares slope of its mean curve (inside the window); the
+    paper states the trend in words and a figure, so there is no published side to judge."""
+    from ganrepro.plots import affine_fit_of
+
+    lo, hi = claim.get("window") or (-math.inf, math.inf)
+    out = []
+    for row in claim["rows"]:
+        pts = curves.get(row)
+        if pts is None:
+            r, txt = "not run", "-"
+        else:
+            pts = [p for p in pts if lo <= p[0] <= hi]
+            if len(pts) < 2:
+                r, txt = "missing", f"{len(pts)} curve point(s) in the window: a slope needs 2"
+            else:
+                slope, _ = affine_fit_of(pts)
+                r = "holds" if (slope < 0 if claim["trend"] == "decreasing" else slope > 0) else "fails"
+                txt = f"slope {slope:.3g} per {claim['x']} over {len(pts)} points"
+        out.append(CurveComparison(row, "", "-", r, "-", txt))
+    return out
+
+
 def judge(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
     """Each pair of ``claim`` on the published numbers and on ``curves`` (row id -> mean curve; None: not run)."""
+    if "trend" in claim:
+        return judge_trend(claim, curves)
     pub = claim.get("published") or {}
     out = []
     for a, b in claim["pairs"]:
@@ -132,7 +187,7 @@ def _threshold_text(th: dict) -> str:
 
 def claim_curves(spec, cfg, claim: dict, read=None) -> dict[str, list[tuple[float, float]] | None]:
     """Row id -> the mean curve of each row a claim compares, at its column's experiment (``row_curves``)."""
-    return row_curves(spec, cfg, {r for pair in claim["pairs"] for r in pair}, claim["column"], claim["x"], read)
+    return row_curves(spec, cfg, claim_rows(claim), claim["column"], claim["x"], read)
 
 
 def row_curves(spec, cfg, rows, column: str, x: str, read=None) -> dict[str, list[tuple[float, float]] | None]:
@@ -175,8 +230,12 @@ def curve_claim_summary(comps: list[CurveComparison]) -> str:
 
 
 def curve_claim_rows(claim: dict, comps: list[CurveComparison]) -> list[list[str]]:
+    if "trend" in claim:
+        lo, hi = claim.get("window") or ("start", "end")
+        return [[f"{c.faster} {claim['trend']}", f"affine fit over {claim['x']}s {lo}-{hi}", "stated, no numbers",
+                 f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
     return [[f"{c.faster} before {c.slower}", _threshold_text(claim["threshold"]), f"{c.detail_published}: "
              f"{c.published}", f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
 
 
-CURVE_CLAIM_HEADER = ["Comparison", "Threshold", "Published", "Reproduced (mean curve over seeds)"]
+CURVE_CLAIM_HEADER = ["Comparison", "Criterion", "Published", "Reproduced (mean curve over seeds)"]

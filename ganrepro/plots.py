@@ -235,11 +235,23 @@ def glgan_sigma_curves(runs: dict, out_path) -> None:
                 title_extra=ranges, sharey=True)
 
 
-def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = None) -> None:
-    """LGA Fig. 2: the column metric (FID) over training for every row of ``spec`` whose runs have curves, one panel
-    per column (its experiment), each row's mean curve over seeds (``ganrepro.curve_claims.claim_curves``); the
-    thresholds of the spec's claims over training drawn as dotted lines. ``x_by_column``: "epoch" or "step" per
-    column (default epoch; a claim's own x wins for its column)."""
+def affine_fit_of(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through (x, y) points."""
+    import numpy as np
+
+    xs, ys = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points], dtype=float)
+    slope, icpt = np.polyfit(xs, ys, 1)
+    return float(slope), float(icpt)
+
+
+def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = None,
+                      affine_fit: bool = False) -> None:
+    """LGA Fig. 2 / HDCGAN Fig. 14: the column metric (FID, MS-SSIM) over training for every row of ``spec`` whose
+    runs have curves, one panel per column (its experiment), each row's mean curve over seeds
+    (``ganrepro.curve_claims.row_curves``); the thresholds of the spec's claims over training drawn as dotted lines.
+    ``x_by_column``: "epoch" or "step" per column (default epoch; a claim's own x wins for its column).
+    ``affine_fit``: each curve's least-squares line, dashed (HDCGAN Fig. 14: "Affine interpolation is shown in red";
+    the first row's line is red)."""
     import matplotlib.pyplot as plt
 
     from ganrepro.curve_claims import row_curves, threshold_value
@@ -258,10 +270,17 @@ def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = 
         for r in rows:
             pts = curves.get(r) or []
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", linewidth=1, label=labels[r][:40])
+                first = not drawn
+                line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", linewidth=1, label=labels[r][:40])
                 drawn += [p[1] for p in pts]
+                if affine_fit and len(pts) >= 2:
+                    slope, icpt = affine_fit_of(pts)
+                    xs = [pts[0][0], pts[-1][0]]
+                    ax.plot(xs, [icpt + slope * v for v in xs], linestyle="--", linewidth=1,
+                            color="red" if first else line.get_color(),
+                            label=f"affine fit, slope {slope:.3g} per {x}")
         for c in spec.curve_claims:  # an absolute threshold inside the curves' range (not squashing them)
-            if c["column"] == col["id"] and "absolute" in c["threshold"] and drawn:
+            if c["column"] == col["id"] and "absolute" in c.get("threshold", {}) and drawn:
                 th = threshold_value([], c["threshold"])
                 if min(drawn) <= th <= 1.5 * max(drawn):
                     ax.axhline(th, linestyle=":", color="grey", linewidth=1)

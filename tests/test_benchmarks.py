@@ -138,3 +138,11 @@ def test_curve_share_counts_the_papers_points_and_adds_up(tmp_path):
         assert abs(r["curve_share_whole_protocol"] - 10 * ev / (train + 11 * ev)) < 2e-3
         ft, fe, fp = r["training_flops"], r["evaluation_flops"], r["point_flops"]
         assert r["step_gflops"] > 0 and abs(r["curve_share_flops"] - 10 * fp / (ft + fe + 10 * fp)) < 2e-3
+    # which runs: every full-scale run with eval points; HDCGAN's 512 px ones only when asked for
+    from ganrepro.config import load_config
+
+    cfg = load_config(overrides={"scale": "full"})
+    lga_brc = {"brc_cifar10", "lga_cifar10", "lga_stl10", "lga_celeba64", "lga_lsunbedroom64"}
+    assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 128)} == lga_brc
+    assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 0)} == lga_brc | {"hdcgan_celeba512"}
+    assert len(curve_share.curve_runs(cfg, None, 0)) == 34 + 3  # LGA 8 x 4 + BRC's LSGAN pair, HDCGAN's 3 readings

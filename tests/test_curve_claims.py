@@ -52,6 +52,48 @@ def test_judge_published_and_reproduced_sides():
     assert (c.published, c.reproduced) == ("fails", "missing")
 
 
+def test_trend_claim_is_the_sign_of_the_least_squares_slope_inside_the_window():
+    """HDCGAN Fig. 14's kind: each row's mean curve, the points with 19 <= epoch <= 74, slope by hand."""
+    claim = {"x": "epoch", "trend": "decreasing", "rows": ["a", "b", "c", "d"], "window": [19, 74]}
+    falling = [(10, 0.1), (19, 0.30), (40, 0.26), (74, 0.20)]  # the epoch-10 point is outside the window
+    # by hand over (19, .30), (40, .26), (74, .20): x mean 44.33, slope = sum dx dy / sum dx^2 = -0.0018...
+    xs, ys = [19, 40, 74], [0.30, 0.26, 0.20]
+    mx, my = sum(xs) / 3, sum(ys) / 3
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    a, b, c, d = CC.judge(claim, {"a": falling, "b": [(19, 0.2), (74, 0.3)], "c": [(74, 0.2)], "d": None})
+    assert (a.reproduced, a.published) == ("holds", "-") and f"slope {slope:.3g} per epoch over 3 points" == \
+        a.detail_reproduced
+    assert b.reproduced == "fails" and c.reproduced == "missing" and d.reproduced == "not run"
+    (e,) = CC.judge({**claim, "trend": "increasing", "rows": ["b"]}, {"b": [(19, 0.2), (74, 0.3)]})
+    assert e.reproduced == "holds"
+    rows = CC.curve_claim_rows(claim, [a])
+    assert rows == [["a decreasing", "affine fit over epochs 19-74", "stated, no numbers", a.detail_reproduced + ": holds"]]
+    assert CC.claim_rows(claim) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"trend": "down"}, "trend must be one of"),
+    ({"trend": "decreasing", "rows": ["hdcgan"], "threshold": {"absolute": 1}}, "a trend claim has rows"),
+    ({"rows": ["nope"]}, "rows must be a list"),
+    ({"window": [74, 19]}, "window must be"),
+])
+def test_bad_trend_claim_names_file_and_key(tmp_path, change, needle):
+    _load_changed(tmp_path, "hdcgan_table1", change, needle)
+
+
+def _load_changed(tmp_path, spec_id, change, needle):
+    """The spec with its first curve claim changed fails to load, naming the file and the key."""
+    import yaml
+
+    src = T.get_spec(spec_id).path
+    d = yaml.safe_load(src.read_text())
+    d["curve_claims"][0].update(change)
+    p = tmp_path / src.name
+    p.write_text(yaml.safe_dump(d, sort_keys=False))
+    with pytest.raises(T.SpecError, match=rf"{spec_id}.yaml: .*{needle}"):
+        T.load_spec(p)
+
+
 @pytest.mark.parametrize("change,needle", [
     ({"column": "nope"}, "column must be a column id"),
     ({"x": "seconds"}, "x must be one of"),
@@ -59,17 +101,10 @@ def test_judge_published_and_reproduced_sides():
     ({"pairs": [["lga8", "nope"]]}, "pairs must be"),
     ({"published": {"lga8": "21000"}}, "published maps"),
     ({"speed": 1}, "unknown key"),
+    ({"window": [1, 2]}, "rows/window belong to trend claims"),
 ])
 def test_bad_curve_claim_names_file_and_key(tmp_path, change, needle):
-    import yaml
-
-    src = T.get_spec("lga_table1").path
-    d = yaml.safe_load(src.read_text())
-    d["curve_claims"][0].update(change)
-    p = tmp_path / src.name
-    p.write_text(yaml.safe_dump(d, sort_keys=False))
-    with pytest.raises(T.SpecError, match=rf"lga_table1.yaml: .*{needle}"):
-        T.load_spec(p)
+    _load_changed(tmp_path, "lga_table1", change, needle)
 
 
 def _write_curve(cfg, run, seed, points, metric):

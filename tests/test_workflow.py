@@ -64,7 +64,7 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert stats["train"] == expected and stats["evaluate"] == expected
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
     assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
-    assert stats["glgan_figures"] == 1
+    assert stats["glgan_figures"] == stats["lga_figures"] == stats["hdcgan_figures"] == stats["hdcgan_neighbours"] == 1
     # `all` asks for every planned run's metrics.json itself (a failed re-evaluation left `all` "nothing to do")
     all_inputs = set(re.search(r"rule all:\n\s+input: (.*)", out).group(1).split(", "))
     planned = {f"{C.run_dir(cfg, e, m, v, s)}/metrics.json" for e, m, v in C.planned_runs(cfg)
@@ -80,7 +80,7 @@ def test_full_scale_slurm_dry_run(tmp_path):
     # LGA Table 1's 8 rows x 4 datasets x 3 seeds, BRC's LSGAN pair x 3, HDCGAN's 3 rows x 3 (Fig. 14)
     assert stats["curve"] == len(curves) == 111
     res = rule_resources(out)
-    for rule in ("train", "evaluate", "fid_stats", "curve"):
+    for rule in ("train", "evaluate", "fid_stats", "curve", "hdcgan_neighbours"):
         assert "gpu=1" in res[rule] and "cpus_per_gpu=8" in res[rule], (rule, res[rule])
     for rule in ("download", "prepare"):
         assert "gpu=" not in res[rule], (rule, res[rule])
@@ -186,7 +186,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"], stats["curve"]) == (331, 122, 37)  # the README's counts
+    assert (stats["total"], stats["train"], stats["curve"]) == (333, 122, 37)  # the README's counts
     report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
     assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
@@ -210,8 +210,12 @@ def test_smoke_pipeline_end_to_end(tmp_path):
         page = _screenshot(report / "lga" / "table1.html", tmp_path / "lga_table1.png", height=1200)
         assert _share_of(page, (0xff, 0xf0, 0xcc)) > 0.001  # the diverged STL-10 rows (forced above) stand out
     assert "brc_fig2_curves.png" in index and (report / "plots" / "brc_fig3_samples.png").stat().st_size > 0
-    for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves"):
+    for fig in ("glgan_fig1_feature_maps", "glgan_fig8_loss_curves", "glgan_fig10_sigma_curves", "lga_fig2_fid_curves",
+                "hdcgan_fig14_ms_ssim_curves", "hdcgan_fig4_neighbours_pixel", "hdcgan_fig4_neighbours_features"):
         assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0
+    nn = json.loads((report / "plots" / "hdcgan_fig4_neighbours.json").read_text())  # Fig. 4 from the smoke run
+    assert nn["status"] == "finished" and set(nn["spaces"]) == {"pixel", "features"} and nn["k"] == 5
+    assert all(len(s["indices"]) == 8 and len(s["indices"][0]) == 5 for s in nn["spaces"].values())
     # GL-GAN's tables render from smoke runs: every glgan cell is filled (not comparable at smoke), none "not run"
     for t in ("table4", "table5"):
         md = (report / "glgan" / f"{t}.md").read_text()

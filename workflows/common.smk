@@ -8,6 +8,7 @@ from snakemake.utils import min_version, validate
 
 from ganrepro import config as C
 from ganrepro.config import ConfigError
+from ganrepro.curve_claims import claim_rows
 
 min_version("9.0")
 
@@ -86,7 +87,7 @@ def table_curves(spec):
     cells = {(c.row_id, c.col_id): c for c in spec.cells()}
     out = set()
     for claim in spec.curve_claims:
-        for row in {r for pair in claim["pairs"] for r in pair}:
+        for row in claim_rows(claim):
             r = cells[(row, claim["column"])].run
             if (r["experiment"], r["method"], r["variant"]) in wanted:
                 out.update(f"{run_dir(r['experiment'], r['method'], r['variant'], s)}/curve.csv"
@@ -94,13 +95,37 @@ def table_curves(spec):
     return sorted(out)
 
 
-def lga_figure_curves():
-    """LGA Fig. 2: curve.csv of every planned run of LGA Table 1 (its cells' seeds)."""
+def figure_curves(table_id):
+    """curve.csv of every planned run of a table whose experiment keeps eval points (LGA Fig. 2, HDCGAN Fig. 14)."""
     wanted = set(RUNS)
     return sorted({f"{run_dir(c.run['experiment'], c.run['method'], c.run['variant'], s)}/curve.csv"
-                   for spec in TABLES if spec.id == "lga_table1" for c in spec.cells()
+                   for spec in TABLES if spec.id == table_id for c in spec.cells()
                    if c.run and (c.run["experiment"], c.run["method"], c.run["variant"]) in wanted
-                   for s in C.cell_seeds(config, c.run)})
+                   for s in C.cell_seeds(config, c.run)
+                   if C.resolve_run(config, c.run["experiment"], c.run["method"], c.run["variant"],
+                                    s)["train"].get("eval_points")})
+
+
+HDCGAN_NEIGHBOURS = ("hdcgan_celeba512", "hdcgan", "default")  # HDCGAN Fig. 4: the Table 1 row's run, first seed
+
+
+def hdcgan_neighbour_run():
+    """train.json of the run HDCGAN Fig. 4 samples from; [] where the config does not train it (blank figure)."""
+    r = HDCGAN_NEIGHBOURS
+    return [f"{run_dir(*r, C.run_seeds(config, *r)[0])}/train.json"] if r in set(RUNS) else []
+
+
+def hdcgan_neighbour_data():
+    dataset, res = experiment_data(HDCGAN_NEIGHBOURS[0])
+    return f"{P['prepared']}/{dataset}_{res}/manifest.json" if HDCGAN_NEIGHBOURS in set(RUNS) else []
+
+
+def hdcgan_neighbour_weights():
+    from ganrepro.inception import inputs
+
+    if HDCGAN_NEIGHBOURS not in set(RUNS):
+        return []
+    return inputs(config, C.eval_protocol(config, HDCGAN_NEIGHBOURS[0])["features"])
 
 
 def table_outputs(spec):

@@ -72,7 +72,7 @@ rule glgan_figures:
 
 rule lga_figures:
     input:
-        lga_figure_curves(),
+        figure_curves("lga_table1"),
     output:
         fig2=f"{REPORT}/plots/lga_fig2_fid_curves.png",
     log:
@@ -84,6 +84,43 @@ rule lga_figures:
         "scripts/lga_figures.py"
 
 
+rule hdcgan_figures:
+    input:
+        figure_curves("hdcgan_table1"),
+    output:
+        fig14=f"{REPORT}/plots/hdcgan_fig14_ms_ssim_curves.png",
+    log:
+        f"{REPORT}/logs/hdcgan_figures.log",
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/hdcgan_figures.py"
+
+
+rule hdcgan_neighbours:
+    input:
+        train=hdcgan_neighbour_run(),
+        data=hdcgan_neighbour_data(),
+        weights=hdcgan_neighbour_weights(),
+    output:
+        pixel=f"{REPORT}/plots/hdcgan_fig4_neighbours_pixel.png",
+        features=f"{REPORT}/plots/hdcgan_fig4_neighbours_features.png",
+        json=f"{REPORT}/plots/hdcgan_fig4_neighbours.json",
+    params:
+        samples=8,      # generated samples (rows of the figure)
+        k=5,            # nearest training images per sample (hdcgan.txt Fig. 4 shows five)
+        pixel_size=32,  # pixel space: L2 on images area-downsampled to 32 x 32
+        reference=64,   # real training images whose nearest other training image gives the memorisation baseline
+        chunk=2048,
+    log:
+        f"{REPORT}/logs/hdcgan_neighbours.log",
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/hdcgan_neighbours.py"
+
+
 rule index:
     input:
         [table_outputs(spec) for spec in TABLES],
@@ -91,6 +128,8 @@ rule index:
         brc=rules.brc_figures.output,
         glgan=rules.glgan_figures.output,
         lga=rules.lga_figures.output,
+        hdcgan=[*rules.hdcgan_figures.output, rules.hdcgan_neighbours.output.pixel,
+                rules.hdcgan_neighbours.output.features],
     output:
         html=f"{REPORT}/index.html",
         md=f"{REPORT}/index.md",

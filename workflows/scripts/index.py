@@ -10,7 +10,8 @@ from ganrepro.report import write_index
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
     report_dir = Path(smk.output.html).parent
-    plots = [str(Path(p).relative_to(report_dir)) for p in [smk.input.plots, *smk.input.brc, *smk.input.glgan, *smk.input.lga]]
+    figures = [smk.input.plots, *smk.input.brc, *smk.input.glgan, *smk.input.lga, *smk.input.hdcgan]
+    plots = [str(Path(p).relative_to(report_dir)) for p in figures]
     # the committed full-scale results (report/reference/<paper>/README.md), linked from every scale's index
     base = Path(smk.config.get("paths", {}).get("report", "report"))
     links = [(f"{p.parent.name}: full-scale reference results (committed)", os.path.relpath(p, report_dir))

@@ -1,0 +1,59 @@
+"""HDCGAN Fig. 4: the five nearest training images of fixed generated samples, in pixel space and in the FID
+feature space, with the memorisation check (ganrepro/neighbours.py)."""
+import _boot  # noqa: F401
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ganrepro.io import read_json, write_image_grid, write_json
+
+smk = snakemake  # noqa: F821
+with _boot.logged(smk):
+    out = {"figure": "hdcgan.txt Fig. 4 (nearest neighbours)", "run": None}
+    train = _boot.first(smk.input.train)
+    result = read_json(train) if train else None
+    if result is None or result.get("status") != "finished":
+        why = "not run" if result is None else f"run {result.get('status')}"
+        out["status"] = why
+        blank = np.full((1, 16, 16, 3), 255, dtype=np.uint8)
+        for key in ("pixel", "features"):
+            write_image_grid(getattr(smk.output, key), blank, nrow=1)
+        print(f"[neighbours] {why}: blank figures")
+    else:
+        import torch
+
+        from ganrepro import metrics as M
+        from ganrepro.config import eval_protocol
+        from ganrepro.env import pick_device
+        from ganrepro.loader import load_prepared
+        from ganrepro.neighbours import neighbour_grid, neighbour_report
+        from ganrepro.snapshots import load_generator
+
+        p = smk.params
+        run = Path(train).parent
+        device = pick_device(smk.config.get("device", "auto"))
+        G, run_cfg = load_generator(run, device)
+        gen = np.concatenate(list(M.generated_images(G, run_cfg["method_params"]["z_dim"], int(p.samples), device,
+                                                     int(run_cfg["seed"]) + 4242, int(p.samples))))
+        # the training job verified the array's digest; reading all of it again here would double the I/O
+        data = load_prepared(Path(smk.input.data).parent, verify=False)
+        ev = eval_protocol(smk.config, run_cfg["experiment"])
+        model = M.feature_extractor(ev["features"], ev["fid_mode"], device, _boot.first(smk.input.weights))
+
+        def embed(batch):
+            return torch.from_numpy(M.features_of_uint8([batch], model, ev["fid_mode"], device))
+
+        t0 = time.perf_counter()
+        rep = neighbour_report(gen, data, k=int(p.k), pixel_size=int(p.pixel_size), chunk=int(p.chunk),
+                               n_reference=int(p.reference), feature_embed=embed)
+        out.update(status="finished", run=str(run), seconds=round(time.perf_counter() - t0, 2), **rep)
+        for key in ("pixel", "features"):
+            write_image_grid(getattr(smk.output, key), neighbour_grid(gen, data, rep["spaces"][key]["indices"]),
+                             nrow=1 + int(p.k))
+        print(json.dumps({k: {kk: v[kk] for kk in ("nearest_generated_median", "nearest_real_median",
+                                                     "ratio_generated_to_real", "seconds")}
+                          for k, v in rep["spaces"].items()}))
+    write_json(smk.output.json, out)
