@@ -36,8 +36,9 @@ names, same order of random draws, same outputs):
   (activation of the) unit whose output has that spatial side; ``factory`` may be a callable or a name in
   ``BLOCKS`` (``"self_attention"``: SAGAN's ``SelfAttention``).
 
-``network_kwargs(p)`` maps method parameters (``NET_PARAMS``: ``g_spectral_norm``, ``d_head``, ``d_map_size``, ...)
-to these constructor arguments for a baseline's ``build``.
+``network_kwargs(p)`` maps method parameters (``NET_PARAMS``: ``g_spectral_norm``, ``d_head``, ``d_map_size``,
+``g_max_channels`` / ``d_max_channels`` (the channel cap, 512 by default; HDCGAN lifts it), ...) to these
+constructor arguments for a baseline's ``build``.
 """
 from __future__ import annotations
 
@@ -449,6 +450,7 @@ NET_PARAMS: dict[str, tuple[str, str]] = {
     "d_spectral_norm": ("D", "spectral_norm"), "d_norm": ("D", "norm"), "d_norm_units": ("D", "norm_units"),
     "d_activation": ("D", "activation"), "d_input_noise": ("D", "input_noise"), "d_attention_at": ("D", "block_at"),
     "d_head": ("D", "head"), "d_head_kernel": ("D", "head_kernel"), "d_map_size": ("D", "map_size"),
+    "g_max_channels": ("G", "max_channels"), "d_max_channels": ("D", "max_channels"),
 }
 
 

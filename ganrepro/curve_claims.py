@@ -129,11 +129,18 @@ def _fmt_t(t: float) -> str:
     return "never" if t == math.inf else "-" if math.isnan(t) else f"{t:g}"
 
 
+def affine_fit_of(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through (x, y) points."""
+    import numpy as np
+
+    xs, ys = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points], dtype=float)
+    slope, icpt = np.polyfit(xs, ys, 1)
+    return float(slope), float(icpt)
+
+
 def judge_trend(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
     """Each row of a trend claim: the sign of the least-squares slope of its mean curve (inside the window); the
     paper states the trend in words and a figure, so there is no published side to judge."""
-    from ganrepro.plots import affine_fit_of
-
     lo, hi = claim.get("window") or (-math.inf, math.inf)
     out = []
     for row in claim["rows"]:

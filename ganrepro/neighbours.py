@@ -77,7 +77,7 @@ def neighbour_report(generated: np.ndarray, data: np.ndarray, k: int = 5, pixel_
         t0 = time.perf_counter()
         gen_i, gen_d = nearest(embed(generated), _chunks(data, chunk, embed), k)
         t1 = time.perf_counter()
-        ref_i, ref_d = nearest(embed(real), _chunks(data, chunk, embed), 1, exclude=torch.from_numpy(ref_idx))
+        _, ref_d = nearest(embed(real), _chunks(data, chunk, embed), 1, exclude=torch.from_numpy(ref_idx))
         g, r = gen_d[:, 0].sqrt(), ref_d[:, 0].sqrt()
         out["spaces"][name] = {
             "indices": gen_i.tolist(), "distances": gen_d.sqrt().tolist(),

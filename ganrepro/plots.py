@@ -235,16 +235,7 @@ def glgan_sigma_curves(runs: dict, out_path) -> None:
                 title_extra=ranges, sharey=True)
 
 
-def affine_fit_of(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """(slope, intercept) of the least-squares line through (x, y) points."""
-    import numpy as np
-
-    xs, ys = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points], dtype=float)
-    slope, icpt = np.polyfit(xs, ys, 1)
-    return float(slope), float(icpt)
-
-
-def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = None,
+def metric_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = None,
                       affine_fit: bool = False) -> None:
     """LGA Fig. 2 / HDCGAN Fig. 14: the column metric (FID, MS-SSIM) over training for every row of ``spec`` whose
     runs have curves, one panel per column (its experiment), each row's mean curve over seeds
@@ -254,7 +245,7 @@ def fid_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None = 
     the first row's line is red)."""
     import matplotlib.pyplot as plt
 
-    from ganrepro.curve_claims import row_curves, threshold_value
+    from ganrepro.curve_claims import affine_fit_of, row_curves, threshold_value
 
     x_by_column = dict(x_by_column or {})
     for c in spec.curve_claims:

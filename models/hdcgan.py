@@ -50,12 +50,10 @@ from __future__ import annotations
 
 import math
 
-from baselines import losses
-from baselines.nets import NET_PARAMS as _NET_OPTIONS, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights, \
-    network_kwargs
+from baselines import dcgan, losses
 from ganrepro.registry import Method
 
-NET_PARAMS = frozenset(_NET_OPTIONS) | {"channel_cap"}
+NET_PARAMS = dcgan.NET_PARAMS | {"channel_cap"}
 
 
 def max_channels(width: int, resolution: int, cap: int | None) -> int:
@@ -70,14 +68,9 @@ def build(p: dict):
     """HDCGAN's G and D: the DCGAN pair with BS units (``g_/d_norm: batch``, ``*_activation: selu``,
     ``*_norm_units``), input noise, channels up to ``channel_cap`` x width (None: DCGAN's doubling uncapped); DCGAN-initialised (N(0, 0.02) convs, N(1, 0.02)
     BatchNorm scales, as DCGAN's code that HDCGAN extends)."""
-    gk, dk = network_kwargs(p)
-    G = DCGANGenerator(p["z_dim"], p["resolution"], p["g_width"],
-                       max_channels=max_channels(p["g_width"], p["resolution"], p.get("channel_cap")), **gk)
-    D = DCGANDiscriminator(p["resolution"], p["d_width"],
-                           max_channels=max_channels(p["d_width"], p["resolution"], p.get("channel_cap")), **dk)
-    G.apply(init_dcgan_weights)
-    D.apply(init_dcgan_weights)
-    return G, D
+    cap = p.get("channel_cap")
+    return dcgan.build({**p, "g_max_channels": max_channels(p["g_width"], p["resolution"], cap),
+                        "d_max_channels": max_channels(p["d_width"], p["resolution"], cap)})
 
 
 METHOD = Method(

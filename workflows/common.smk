@@ -62,11 +62,16 @@ def dataset_file(dataset):
     return f"{P['raw']}/{dataset}/{ds['file']}"
 
 
+def prepared_manifest(experiment):
+    """The manifest of the prepared array an image experiment trains on."""
+    dataset, res = experiment_data(experiment)
+    return f"{P['prepared']}/{dataset}_{res}/manifest.json"
+
+
 def train_inputs(wc):
     if C.is_mog(config, wc.experiment):  # sampled on the fly: no prepared data
         return []
-    dataset, res = experiment_data(wc.experiment)
-    return f"{P['prepared']}/{dataset}_{res}/manifest.json"
+    return prepared_manifest(wc.experiment)
 
 
 def table_metrics(spec):
@@ -102,8 +107,7 @@ def figure_curves(table_id):
                    for spec in TABLES if spec.id == table_id for c in spec.cells()
                    if c.run and (c.run["experiment"], c.run["method"], c.run["variant"]) in wanted
                    for s in C.cell_seeds(config, c.run)
-                   if C.resolve_run(config, c.run["experiment"], c.run["method"], c.run["variant"],
-                                    s)["train"].get("eval_points")})
+                   if keeps_eval_points(c.run["experiment"], c.run["method"], c.run["variant"], s)})
 
 
 HDCGAN_NEIGHBOURS = ("hdcgan_celeba512", "hdcgan", "default")  # HDCGAN Fig. 4: the Table 1 row's run, first seed
@@ -116,8 +120,7 @@ def hdcgan_neighbour_run():
 
 
 def hdcgan_neighbour_data():
-    dataset, res = experiment_data(HDCGAN_NEIGHBOURS[0])
-    return f"{P['prepared']}/{dataset}_{res}/manifest.json" if HDCGAN_NEIGHBOURS in set(RUNS) else []
+    return prepared_manifest(HDCGAN_NEIGHBOURS[0]) if HDCGAN_NEIGHBOURS in set(RUNS) else []
 
 
 def hdcgan_neighbour_weights():
@@ -160,4 +163,9 @@ def glgan_figure_inputs():
 def curve_targets():
     """curve.csv of every planned run (each seed the tables need) whose resolved train config sets eval_points."""
     return sorted(f"{run_dir(e, m, v, s)}/curve.csv" for e, m, v in RUNS for s in C.run_seeds(config, e, m, v)
-                  if C.resolve_run(config, e, m, v, s)["train"].get("eval_points") is not None)
+                  if keeps_eval_points(e, m, v, s))
+
+
+def keeps_eval_points(experiment, method, variant, seed):
+    """Whether the run's resolved train config sets eval_points (it keeps snapshots, so rule curve applies)."""
+    return C.resolve_run(config, experiment, method, variant, seed)["train"].get("eval_points") is not None

@@ -2,9 +2,9 @@
 affine fit the paper draws in red."""
 import _boot  # noqa: F401
 
-from ganrepro.plots import fid_curves_figure
+from ganrepro.plots import metric_curves_figure
 from ganrepro.tables import get_spec
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
-    fid_curves_figure(get_spec("hdcgan_table1"), smk.config, smk.output.fig14, {"ms_ssim": "epoch"}, affine_fit=True)
+    metric_curves_figure(get_spec("hdcgan_table1"), smk.config, smk.output.fig14, {"ms_ssim": "epoch"}, affine_fit=True)
