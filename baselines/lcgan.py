@@ -13,7 +13,7 @@ import torch
 from baselines.vgan import build as vgan_build, d_loss
 from baselines import losses
 from ganrepro.registry import Method
-from models.brc import with_brc
+from models.brc import READING_VARIANTS, with_brc
 
 
 def build(p: dict):
@@ -32,5 +32,5 @@ METHOD = with_brc(
            log_keys={**losses.ADVERSARIAL_LOG_KEYS, "lc_dist": "mean"},
            defaults={"d_norm": "batch", "n_critic": 1, "lambda_dist": 0.1, "latent_is_data": True, "loss": "ns"},
            variants={"plain": {}}),
-    {"brc": ("plain", {})},
+    {"brc": ("plain", {}), **READING_VARIANTS},
 )

@@ -14,7 +14,7 @@ import torch
 from baselines.losses import ADVERSARIAL_LOG_KEYS
 from baselines.vgan import build, d_loss, g_loss as vgan_g_loss
 from ganrepro.registry import Method
-from models.brc import functional_discriminator, with_brc
+from models.brc import READING_VARIANTS, functional_discriminator, with_brc
 
 
 def proximal_discriminator(D, real, fake, p, ctx):
@@ -41,5 +41,5 @@ METHOD = with_brc(
            defaults={"d_norm": "batch", "n_critic": 1, "prox_lambda": 0.1, "prox_steps": 5, "prox_lr": 0.01,
                      "loss": "ns"},
            variants={"plain": {}}),
-    {"brc": ("plain", {})},
+    {"brc": ("plain", {}), **READING_VARIANTS},
 )

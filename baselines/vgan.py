@@ -13,7 +13,7 @@ from baselines import losses
 from baselines.dcgan import NET_PARAMS, build as conv_build
 from baselines.mlp import build_mlp_pair
 from ganrepro.registry import Method
-from models.brc import with_brc
+from models.brc import READING_VARIANTS, with_brc
 
 
 def build(p: dict):
@@ -30,5 +30,6 @@ METHOD = with_brc(
            defaults={"d_norm": "batch", "n_critic": 1, "loss": "ns"}, variants={"plain": {}, "rf": {"rf": True}}),
     {"brc": ("plain", {}), "brc_rf": ("plain", {"rf": True}),
      "brc_rhg": ("plain", {"brc_solver": "rhg"}), "brc_bda": ("plain", {"brc_solver": "bda"}),
-     "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"})},
+     "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"}),
+     **READING_VARIANTS},
 )

@@ -12,7 +12,7 @@ from baselines import losses
 from baselines.dcgan import NET_PARAMS
 from baselines.vgan import build
 from ganrepro.registry import Method
-from models.brc import with_brc
+from models.brc import READING_VARIANTS, with_brc
 
 
 def d_loss(D, real, fake, p, ctx):
@@ -35,5 +35,5 @@ METHOD = with_brc(
            log_keys={"wdist": "mean"}, extra_params=NET_PARAMS,
            defaults={"d_norm": "none", "n_critic": 1, "clip": 0.01}, variants={"plain": {}},
            after_d_step=clip_weights),
-    {"brc": ("plain", {})},
+    {"brc": ("plain", {}), **READING_VARIANTS},
 )

@@ -11,7 +11,8 @@ from pathlib import Path
 from ganrepro.io import write_text
 from ganrepro.tables import Cell, TableSpec
 from ganrepro.curve_claims import CURVE_CLAIM_HEADER, curve_claim_rows, curve_claim_summary, evaluate_curve_claims
-from ganrepro.verdicts import CellResult, Comparison, claim_summary, evaluate_claims, evaluate_table
+from ganrepro.verdicts import (CellResult, Comparison, ReadingResult, claim_summary, evaluate_claims,
+                               evaluate_readings, evaluate_table)
 
 
 def _cmp_row(c: Comparison, axis: str) -> list[str]:
@@ -97,6 +98,65 @@ def footnoted_rows(results: list[CellResult]) -> tuple[list[list[str]], list[str
     return rows, shared
 
 
+READING_HEADER = ["Claim", "Reading", "Reproduced: holds in", "Of which beyond the seed spread",
+                  "Default reading on the same comparisons"]
+
+
+def reading_rows(rrs: list[ReadingResult]) -> list[list[str]]:
+    """One row per (claim, reading): comparisons won on the reproduced means, and the default reading's count on
+    the same comparisons."""
+    return [[rr.claim["id"].split("@")[0], rr.reading["label"], f"{rr.won} of {rr.judged}", str(rr.beyond_spread),
+             f"{rr.default_won} of {rr.default_judged}"] for rr in rrs]
+
+
+def render_readings_markdown(spec: TableSpec, results: list[CellResult]) -> list[str]:
+    rrs = evaluate_readings(spec, results)
+    if not rrs:
+        return []
+    return (["## Claims per reading", "",
+             "Each claim judged again with the rows of each reading of the method (`readings` in the spec); the last "
+             "column is the default reading's count on the same comparisons.", "",
+             "| " + " | ".join(READING_HEADER) + " |", "|" + "---|" * len(READING_HEADER)]
+            + ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in reading_rows(rrs)] + [""])
+
+
+def readings_matrix(tables: list[tuple[TableSpec, list[CellResult]]]) -> tuple[list[str], list[list[str]]]:
+    """Claim x reading -> "won / judged" over several tables (header, rows); where a reading covers fewer comparisons
+    than its claim has, the default reading's count on the same ones follows in brackets."""
+    readings: dict = {}
+    cells: dict = {}
+    for spec, results in tables:
+        rrs = evaluate_readings(spec, results)
+        total = {rr.claim["id"]: rr.judged for rr in rrs if rr.reading is spec.readings[0]}
+        for rr in rrs:
+            readings.setdefault(rr.reading["id"], rr.reading["label"])
+            claim_id = rr.claim["id"].split("@")[0]
+            txt = f"{rr.won} / {rr.judged}"
+            if rr.default_judged < total.get(claim_id, 0):
+                txt += f" [default: {rr.default_won} / {rr.default_judged}]"
+            cells.setdefault((spec.id, claim_id), {})[rr.reading["id"]] = txt
+    header = ["Table", "Claim"] + list(readings.values())
+    rows = [[t, c] + [row.get(r, "-") for r in readings] for (t, c), row in cells.items()]
+    return header, rows
+
+
+def readings_matrix_markdown(tables) -> list[str]:
+    header, rows = readings_matrix(tables)
+    if not rows:
+        return []
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in rows])
+
+
+def readings_matrix_html(tables) -> str:
+    header, rows = readings_matrix(tables)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
     src = spec.source
     lines = [f"# {spec.id}: {spec.title}", "",
@@ -115,6 +175,7 @@ def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> st
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     lines += ["", "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())), ""]
     lines += render_claims_markdown(spec, results)
+    lines += render_readings_markdown(spec, results)
     lines += render_curve_claims_markdown(spec, cfg)
     if spec.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in spec.notes] + [""]
@@ -181,6 +242,11 @@ def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:
         out.append(f"<h3>Claim {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
                    f"<p><b>{html.escape(claim_summary(comps))}</b></p>"
                    f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    rrs = evaluate_readings(spec, results)
+    if rrs:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in READING_HEADER)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>" for row in reading_rows(rrs))
+        out.append(f"<h3>Claims per reading</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     return "".join(out)
 
 

@@ -84,6 +84,7 @@ class TableSpec:
     overrides: dict = field(default_factory=dict)
     claims: list[dict] = field(default_factory=list)
     curve_claims: list[dict] = field(default_factory=list)   # over training: ganrepro.curve_claims
+    readings: list[dict] = field(default_factory=list)       # alternative readings of a method: reading_claims
     path: Path | None = None
 
     def cells(self) -> list[Cell]:
@@ -126,8 +127,60 @@ def _is_number_text(s) -> bool:
 
 
 ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells",
-               "claims", "curve_claims"}
+               "claims", "curve_claims", "readings"}
 CLAIM_KEYS = {"id", "text", "axis", "pairs", "over"}
+READING_KEYS = {"id", "label", "replace", "claims"}
+
+
+def _check_readings(readings, path: Path, row_ids: list, claims: list[dict]) -> None:
+    """``readings``: how a method's ambiguous text is read, each judged on the claims it names. The first entry is
+    the default reading (the rows as the claims name them: no ``replace``); every other entry names ``claims`` (ids
+    of row-axis claims) and ``replace`` {row of those claims: the row that holds this reading}."""
+    _check(isinstance(readings, list), path, "readings must be a list")
+    if not readings:
+        return
+    by_claim = {c["id"]: c for c in claims}
+    seen = set()
+    for k, r in enumerate(readings):
+        _check(isinstance(r, dict), path, f"reading {r!r} is not a mapping")
+        unknown = set(r) - READING_KEYS
+        _check(not unknown, path, f"reading {r.get('id')!r}: unknown key(s) {sorted(unknown)}")
+        _check(isinstance(r.get("id"), str) and r["id"] not in seen, path,
+               f"readings need unique ids, got {r.get('id')!r}")
+        seen.add(r["id"])
+        _check(isinstance(r.get("label"), str) and r["label"], path, f"reading {r['id']}: needs a label")
+        if k == 0:
+            _check("replace" not in r and "claims" not in r, path,
+                   f"reading {r['id']}: the first reading is the default (the claims' own rows): no replace/claims")
+            continue
+        rep, cl = r.get("replace"), r.get("claims")
+        _check(isinstance(rep, dict) and rep and all(a in row_ids and b in row_ids and a != b
+                                                     for a, b in rep.items()), path,
+               f"reading {r['id']}: replace must map row ids of this table to other row ids")
+        _check(isinstance(cl, list) and cl and all(c in by_claim for c in cl), path,
+               f"reading {r['id']}: claims must list claim ids of this table")
+        for c in cl:
+            _check(by_claim[c].get("axis", "rows") == "rows", path, f"reading {r['id']}: claim {c} compares columns")
+            _check(any(x in rep for p in by_claim[c]["pairs"] for x in p), path,
+                   f"reading {r['id']}: replace names no row of claim {c}")
+
+
+def reading_claims(spec: "TableSpec") -> list[tuple[dict, dict, dict]]:
+    """(reading, claim as this reading reads it, the same comparisons under the default reading) for every reading
+    of the spec and each claim it names (the default reading: each claim any reading names, as written). A
+    reading's claim keeps the pairs that ``replace`` changes, with the replaced rows."""
+    if not spec.readings:
+        return []
+    by_claim = {c["id"]: c for c in spec.claims}
+    named = [c for r in spec.readings[1:] for c in r["claims"]]
+    out = [(spec.readings[0], by_claim[c], by_claim[c]) for c in dict.fromkeys(named)]
+    for r in spec.readings[1:]:
+        for cid in r["claims"]:
+            claim = by_claim[cid]
+            kept = [p for p in claim["pairs"] if any(x in r["replace"] for x in p)]
+            mine = {**claim, "id": f"{cid}@{r['id']}", "pairs": [[r["replace"].get(x, x) for x in p] for p in kept]}
+            out.append((r, mine, {**claim, "pairs": kept}))
+    return out
 
 
 def _check_claims(claims, path: Path, row_ids: list, col_ids: list) -> None:
@@ -180,8 +233,10 @@ def load_spec(path) -> TableSpec:
     spec = TableSpec(id=path.stem, paper=d["paper"], name=d["name"], title=d.get("title", ""), source=d["source"],
                      columns=d["columns"], rows=d["rows"], protocol=d.get("protocol") or {},
                      notes=d.get("notes") or [], tolerance=d.get("tolerance") or {}, overrides=d.get("cells") or {},
-                     claims=d.get("claims") or [], curve_claims=d.get("curve_claims") or [], path=path)
+                     claims=d.get("claims") or [], curve_claims=d.get("curve_claims") or [],
+                     readings=d.get("readings") or [], path=path)
     _check_claims(spec.claims, path, row_ids, col_ids)
+    _check_readings(spec.readings, path, row_ids, spec.claims)
     from ganrepro.curve_claims import check_curve_claims
 
     check_curve_claims(spec.curve_claims, lambda cond, msg: _check(cond, path, msg), row_ids, col_ids)
@@ -210,7 +265,7 @@ def load_spec(path) -> TableSpec:
             _check(sd is None or (isinstance(sd, list) and sd and all(isinstance(x, int) for x in sd)), path,
                    f"{where}: run seeds must be a non-empty list of integers, got {sd!r}")
     metric_of = {(c.row_id, c.col_id): c.metric for c in spec.cells()}
-    for cl in spec.claims:
+    for cl in spec.claims + [mine for _, mine, _ in reading_claims(spec)]:
         for a, b, where in claim_cells(spec, cl):
             _check(metric_of[a] == metric_of[b], path, f"claim {cl['id']}: {where} compares {metric_of[a]} with "
                                                          f"{metric_of[b]}")

@@ -230,24 +230,65 @@ def evaluate_claims(spec: TableSpec, results: list[CellResult]) -> list[tuple[di
     ``than`` cell's mean in the metric's direction (strictly; equal means are a tie). Scale-free: valid even where a
     cell's value is not comparable with the paper's (e.g. MoG FID, whose scale depends on the unstated ring radius)."""
     by = {(r.cell.row_id, r.cell.col_id): r for r in results}
-    out = []
-    for claim in spec.claims:
-        comps = []
-        for a, b, _ in claim_cells(spec, claim):
-            ra, rb = by.get(a), by.get(b)
-            if ra is None or rb is None:
-                continue
-            metric = ra.cell.metric
-            pa, pb = ra.cell.published, rb.cell.published
-            pub = _direction(pa.mean, pb.mean, metric) if pa is not None and pb is not None else "n/a"
-            rep, spread = "n/a", None
-            if ra.mean is not None and rb.mean is not None:
-                rep = _direction(ra.mean, rb.mean, metric)
-                if ra.std is not None or rb.std is not None:
-                    spread = abs(ra.mean - rb.mean) <= max(ra.std or 0.0, rb.std or 0.0)
-            comps.append(Comparison(ra, rb, pub, rep, spread))
-        out.append((claim, comps))
-    return out
+    return [(claim, judge_claim(spec, claim, by)) for claim in spec.claims]
+
+
+def judge_claim(spec: TableSpec, claim: dict, by: dict) -> list[Comparison]:
+    """One claim's comparisons; ``by``: (row id, column id) -> CellResult."""
+    comps = []
+    for a, b, _ in claim_cells(spec, claim):
+        ra, rb = by.get(a), by.get(b)
+        if ra is None or rb is None:
+            continue
+        metric = ra.cell.metric
+        pa, pb = ra.cell.published, rb.cell.published
+        pub = _direction(pa.mean, pb.mean, metric) if pa is not None and pb is not None else "n/a"
+        rep, spread = "n/a", None
+        if ra.mean is not None and rb.mean is not None:
+            rep = _direction(ra.mean, rb.mean, metric)
+            if ra.std is not None or rb.std is not None:
+                spread = abs(ra.mean - rb.mean) <= max(ra.std or 0.0, rb.std or 0.0)
+        comps.append(Comparison(ra, rb, pub, rep, spread))
+    return comps
+
+
+@dataclass
+class ReadingResult:
+    """One claim judged under one reading (``ganrepro.tables.reading_claims``), with the default reading's verdict
+    on the same comparisons (so a reading that covers fewer rows is compared like with like)."""
+    reading: dict
+    claim: dict
+    comps: list[Comparison]
+    default_comps: list[Comparison]
+
+    @property
+    def won(self) -> int:
+        return sum(c.reproduced == "holds" for c in self.comps)
+
+    @property
+    def judged(self) -> int:
+        return sum(c.reproduced != "n/a" for c in self.comps)
+
+    @property
+    def beyond_spread(self) -> int:
+        return sum(c.reproduced == "holds" and c.within_spread is False for c in self.comps)
+
+    @property
+    def default_won(self) -> int:
+        return sum(c.reproduced == "holds" for c in self.default_comps)
+
+    @property
+    def default_judged(self) -> int:
+        return sum(c.reproduced != "n/a" for c in self.default_comps)
+
+
+def evaluate_readings(spec: TableSpec, results: list[CellResult]) -> list[ReadingResult]:
+    """Every (reading, claim) of the spec's ``readings``, judged on the reproduced means."""
+    from ganrepro.tables import reading_claims
+
+    by = {(r.cell.row_id, r.cell.col_id): r for r in results}
+    return [ReadingResult(reading, mine, judge_claim(spec, mine, by), judge_claim(spec, default, by))
+            for reading, mine, default in reading_claims(spec)]
 
 
 def claim_summary(comps: list[Comparison]) -> str:

@@ -30,7 +30,21 @@ one generator step with the hypergradient. Every solver here returns a *surrogat
 respect to theta is the solver's estimate of dF/dtheta, so any GAN's generator update (the shared loop's
 ``g_loss(...).backward()``) becomes its BRC update: ``with_brc`` wraps a method's losses.
 
-Solvers (``solver=``): ``iga`` (this paper), ``exact`` (dense Hessian, solved exactly: tests only), ``cg``
+Readings of Eqs. (8)-(9) that the damaged text allows (docs/brc.md "Readings of Eq. 9"; tables' suite rows):
+  1. ``iga``: the batch-gradient outer products above (the default: the only reading whose formula the text's
+     remains - "outer product", "first-order", one scalar division - fit without extra assumptions);
+  2. ``br_sign = -1``: the BR term with the opposite sign, dF/dtheta ~ d_theta (F + kappa f) (H_phiphi and
+     H_thetaphi approximated with opposite signs, e.g. H_phiphi ~ -g_phi g_phi^T, negative definite as at a maximum of
+     f, but H_thetaphi ~ +g_theta g_phi^T); works with every solver whose BR term is explicit (all but rhg / bda);
+  3. ``gn``: Gauss-Newton / empirical Fisher with per-sample gradients, f = (1/N) sum_i f_i over the batch's N
+     (real_i, fake_i) pairs, g_i = d_phi f_i, U = [g_1 .. g_N]:
+         H_phiphi ~ (1/N) sum_i g_i g_i^T + lambda I,   H_thetaphi ~ (1/N) sum_i (d_theta f_i) g_i^T,
+     and by Woodbury  BR = -sum_i c_i d_theta f_i,  c = (U^T U + N lambda I)^{-1} U^T d_phi F  (an N x N solve),
+     i.e. dF/dtheta ~ d_theta (F - sum_i c_i f_i) with c fixed; for N = 1 (or equal g_i) sum_i c_i f_i = kappa f.
+     ``per_sample_gauss_newton_surrogate``: exact per-sample gradients of nn.Linear layers from one backward (the
+     per-sample weight gradient is the outer product of the layer's output gradient and input).
+
+Solvers (``solver=``): ``iga`` (this paper), ``gn`` (reading 3), ``exact`` (dense Hessian, solved exactly: tests only), ``cg``
 (conjugate gradient on Hessian-vector products, Pedregosa 2016 / Rajeswaran 2019), ``neumann`` (truncated Neumann
 series, Lorraine et al. 2020), ``rhg`` (reverse-mode differentiation through K unrolled ascent steps, Franceschi et
 al. 2017; UnrolledGAN is this with K = 5) and ``bda`` (bilevel descent aggregation, Liu et al. 2020: the unrolled
@@ -44,7 +58,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
-SOLVERS = ("iga", "exact", "cg", "neumann", "rhg", "bda")
+SOLVERS = ("iga", "gn", "exact", "cg", "neumann", "rhg", "bda")
+EXPLICIT_BR = ("iga", "gn", "exact", "cg", "neumann")  # solvers whose BR term is a separate summand (br_sign applies)
 
 
 def _dot(a, b) -> torch.Tensor:
@@ -76,23 +91,31 @@ def _hvp(g_phi_graph, phi, v):
 
 def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inner_lr: float = 0.01,
                             damping: float = 1e-8, neumann_alpha: float = 0.01, bda_alpha: float = 0.5,
-                            bda_lr: float | None = None):
+                            bda_lr: float | None = None, br_sign: float = 1.0):
     """A scalar whose theta-gradient is the solver's estimate of dF/dtheta = d_theta F + BR (Eq. 5).
 
     ``f(phi_list)``: the follower's objective (maximised over phi), ``F(phi_list)``: the leader's (minimised over
     theta); both close over theta. ``phi``: the follower's current parameters (tensors requiring grad).
     Returns (surrogate, info) where info has ``F`` (the leader's loss value) and ``kappa`` for IGA.
     ``damping`` regularises the follower Hessian (IGA: lambda of Eq. 9; CG/Neumann/exact: -H + damping I).
+    ``br_sign``: +1 (Eq. 5 as derived) or -1 (reading 2: the BR term negated; solvers of ``EXPLICIT_BR`` only).
+    Solver ``gn`` needs the network and the batch: ``per_sample_gauss_newton_surrogate``.
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown best-response solver {solver!r}; known: {SOLVERS}")
+    if br_sign not in (1, -1):
+        raise ValueError(f"br_sign must be +1 or -1, got {br_sign!r}")
+    if br_sign != 1 and solver not in EXPLICIT_BR:
+        raise ValueError(f"br_sign -1 needs a solver with an explicit BR term {EXPLICIT_BR}; {solver!r} unrolls")
+    if solver == "gn":
+        raise ValueError("solver 'gn' needs per-sample objectives: call per_sample_gauss_newton_surrogate")
     phi = list(phi)
     info: dict = {}
     if solver == "iga":
         fv, Fv = f(phi), F(phi)
         kappa = implicit_gradient_coefficient(_grad(fv, phi), _grad(Fv, phi), damping).detach()
         info.update(F=Fv.detach(), kappa=kappa)  # a device tensor: read by the loop at its log steps
-        return _with_value(Fv - kappa * fv, Fv), info
+        return _with_value(Fv - br_sign * kappa * fv, Fv), info
     if solver in ("exact", "cg", "neumann"):
         Fv = F(phi)
         b = [x.detach() for x in _grad(Fv, phi)]
@@ -105,7 +128,7 @@ def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inne
             w = _neumann(lambda v: _hvp(g_graph, phi, v), b, steps, neumann_alpha)
         # w = (-H)^{-1} b, so v = H^{-1} b = -w and BR = -H_thetaphi v = d_theta <d_phi f, w>
         info.update(F=Fv.detach())
-        return _with_value(Fv + _dot(g_graph, w), Fv), info
+        return _with_value(Fv + br_sign * _dot(g_graph, w), Fv), info
     # rhg / bda: differentiate through K unrolled follower steps starting at phi
     cur = phi
     for k in range(steps):
@@ -177,6 +200,94 @@ def _neumann(Hv, b, steps: int, alpha: float):
     return [alpha * a for a in acc]
 
 
+@contextmanager
+def _linear_calls(module):
+    """Records (layer, input, output) of every ``nn.Linear`` call inside the block (functional calls included)."""
+    calls = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: calls.append((mod, inp[0], out)))
+             for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    try:
+        yield calls
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def per_sample_gauss_newton_surrogate(module, names, phi, f, F, fake, damping: float = 1e-8, br_sign: float = 1.0):
+    r"""Reading 3 of Eqs. (8)-(9): Gauss-Newton (empirical Fisher) with per-sample gradients, solved by Woodbury.
+
+    f(phi_list) = (1/N) sum_i f_i: the follower's objective, a mean over the batch's N samples, where f_i depends on
+    sample i only (real_i and fake_i = G(z_i); no batch statistics, e.g. not BRC-Rf's discriminator); ``module``: the
+    discriminator whose trainable parameters ``names``/``phi`` all belong to ``nn.Linear`` layers (the MoG MLPs);
+    ``fake``: the generated batch f sees (theta enters f only through it). With g_i = d_phi f_i, U = [g_1 .. g_N]:
+
+        H_phiphi ~ (1/N) U U^T + lambda I,    H_thetaphi ~ (1/N) sum_i (d_theta f_i) g_i^T,    b = d_phi F,
+        v = H_phiphi^{-1} b,   BR = -H_thetaphi v = -sum_i c_i d_theta f_i,   c = (U^T U + N lambda I)^{-1} U^T b,
+
+    (Woodbury: U^T v = N (U^T U + N lambda I)^{-1} U^T b), so the surrogate is F - br_sign * sum_i c_i f_i with c
+    fixed. Its theta-gradient uses sum_i c_i d_theta f_i = d_theta sum_i <N c_i d f / d fake_i, fake_i>.
+    Per-sample gradients without materialising U for wide layers: a Linear layer's per-sample weight gradient is
+    sum_calls delta_i a_i^T (delta_i = N d f / d out_i, a_i its input), so its Gram block is
+    sum_{calls c, c'} (Delta_c Delta_c'^T) * (A_c A_c'^T) (elementwise), N^2 (out + in) flops per pair instead of
+    N^2 out in; layers where out * in is smaller are materialised. Returns (surrogate, info with ``kappa`` = sum_i c_i,
+    which equals Eq. (9)'s kappa when all g_i are equal).
+    """
+    phi = list(phi)
+    n = fake.shape[0]
+    mods = dict(module.named_modules())
+    owner = {}
+    for name, q in zip(names, phi):
+        path, _, attr = name.rpartition(".")
+        m = mods.get(path)
+        if not isinstance(m, torch.nn.Linear) or attr not in ("weight", "bias"):
+            raise ValueError(f"brc_solver 'gn' needs a discriminator of nn.Linear layers (the MoG MLPs); parameter "
+                             f"{name!r} is not a Linear layer's weight or bias")
+        owner[name] = (m, attr)
+    Fv = F(phi)
+    b = dict(zip(names, [x.detach() for x in _grad(Fv, phi)]))
+    with _linear_calls(module) as calls:
+        fv = f(phi)
+    outs = [out for _, _, out in calls]
+    grads = torch.autograd.grad(fv, outs + [fake], retain_graph=True, allow_unused=True)
+    g_fake = grads[-1]
+    if g_fake is None:
+        raise ValueError("brc_solver 'gn': the follower's objective does not depend on the generated batch")
+    by_layer: dict = {}
+    for (m, a, _), d in zip(calls, grads[:-1]):
+        if d is None:
+            continue
+        if a.shape[0] != n or d.shape[0] != n:
+            raise ValueError(f"brc_solver 'gn' pairs real and generated samples one to one: a layer saw a batch of "
+                             f"{a.shape[0]}, the generated batch has {n}")
+        by_layer.setdefault(m, []).append((a.detach().double(), n * d.detach().double()))
+    G = torch.zeros(n, n, dtype=torch.float64, device=fake.device)
+    Ub = torch.zeros(n, dtype=torch.float64, device=fake.device)
+    for name in names:
+        m, attr = owner[name]
+        cs = by_layer.get(m, [])
+        if not cs:
+            continue
+        B = b[name].double()
+        if attr == "bias":
+            delta = sum(d for _, d in cs)
+            G += delta @ delta.T
+            Ub += delta @ B
+            continue
+        Ub += sum(((d @ B) * a).sum(1) for a, d in cs)
+        out_f, in_f = m.weight.shape
+        if out_f * in_f <= 4 * (out_f + in_f):
+            Uw = sum(torch.einsum("no,ni->noi", d, a) for a, d in cs).reshape(n, -1)
+            G += Uw @ Uw.T
+        else:
+            for a1, d1 in cs:
+                for a2, d2 in cs:
+                    G += (d1 @ d2.T) * (a1 @ a2.T)
+    c = torch.linalg.solve(G + n * damping * torch.eye(n, dtype=G.dtype, device=G.device), Ub)
+    w = (n * c).to(fake.dtype).view(n, *[1] * (fake.dim() - 1)) * g_fake.detach()
+    term = (w * fake).sum()
+    return _with_value(Fv - br_sign * term, Fv), {"F": Fv.detach(), "kappa": c.sum().to(fake.dtype).detach()}
+
+
 # ----------------------------------------------------------------------------------------- GAN wrapper
 @contextmanager
 def saved_tensor_meter():
@@ -228,7 +339,7 @@ def brc_g_loss(base_d_loss, base_g_loss):
     """Wrap a GAN's losses: its generator loss becomes the BRC hypergradient surrogate (Algorithm 1).
 
     Method params: ``brc_solver`` (default iga), ``brc_steps``, ``brc_inner_lr``, ``brc_damping``,
-    ``brc_neumann_alpha``. Needs ``ctx.real`` (the last real batch of the discriminator steps).
+    ``brc_neumann_alpha``, ``brc_br_sign`` (+1; -1 = reading 2). Needs ``ctx.real`` (the last real batch of the discriminator steps).
     """
 
     def g_loss(D, fake, p, ctx):
@@ -244,11 +355,17 @@ def brc_g_loss(base_d_loss, base_g_loss):
             base_stats.update({k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in st.items()})
             return loss
 
+        solver, sign = p.get("brc_solver", "iga"), float(p.get("brc_br_sign", 1))
+        damping = float(p.get("brc_damping", 1e-8))
         with saved_tensor_meter() as meter:
-            surrogate, info = best_response_surrogate(
-                f, F, phi, solver=p.get("brc_solver", "iga"), steps=int(p.get("brc_steps", 5)),
-                inner_lr=float(p.get("brc_inner_lr", 0.01)), damping=float(p.get("brc_damping", 1e-8)),
-                neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)))
+            if solver == "gn":
+                module = D.module if isinstance(D, FunctionalD) else D
+                surrogate, info = per_sample_gauss_newton_surrogate(module, names, phi, f, F, fake, damping, sign)
+            else:
+                surrogate, info = best_response_surrogate(
+                    f, F, phi, solver=solver, steps=int(p.get("brc_steps", 5)),
+                    inner_lr=float(p.get("brc_inner_lr", 0.01)), damping=damping,
+                    neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)), br_sign=sign)
         stats = {**base_stats, "hypergrad_graph_mb": round(meter.bytes / 2**20, 4)}
         if "kappa" in info:
             stats["brc_kappa"] = info["kappa"]
@@ -257,14 +374,18 @@ def brc_g_loss(base_d_loss, base_g_loss):
     return g_loss
 
 
-BRC_PARAMS = frozenset({"brc", "brc_solver", "brc_steps", "brc_inner_lr", "brc_damping", "brc_neumann_alpha"})
+BRC_PARAMS = frozenset({"brc", "brc_solver", "brc_steps", "brc_inner_lr", "brc_damping", "brc_neumann_alpha",
+                        "brc_br_sign"})
+
+# The readings of Eqs. (8)-(9) besides the default IGA (docs/brc.md), as variants of a wrapped baseline's ``plain``
+READING_VARIANTS = {"brc_sign": ("plain", {"brc_br_sign": -1}), "brc_gn": ("plain", {"brc_solver": "gn"})}
 
 
 def brc_log_keys(p: dict) -> dict:
     """Statistics ``brc_g_loss`` reports: the hypergradient graph size (max over a log interval) and, for IGA,
-    Eq. 9's kappa (mean over the interval)."""
+    Eq. 9's kappa (mean over the interval; for ``gn`` the sum of its per-sample coefficients)."""
     keys = {"hypergrad_graph_mb": "max"}
-    if p.get("brc_solver", "iga") == "iga":
+    if p.get("brc_solver", "iga") in ("iga", "gn"):
         keys["brc_kappa"] = "mean"
     return keys
 

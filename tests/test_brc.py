@@ -16,7 +16,7 @@ def float64():
 
 
 def _hyper(surrogate, theta):
-    return torch.autograd.grad(surrogate, theta)[0]
+    return torch.autograd.grad(surrogate, theta, retain_graph=True)[0]
 
 
 def scalar_game(seed=0, n_theta=3):
@@ -131,3 +131,104 @@ def test_unknown_solver_is_rejected():
     f, F, theta, phi, _ = scalar_game()
     with pytest.raises(ValueError, match="unknown best-response solver"):
         best_response_surrogate(f, F, [phi], solver="newton")
+
+
+# ------------------------------------------------------------------ readings of Eq. (9) (docs/brc.md, issue 18)
+@pytest.mark.parametrize("solver,opts", [("iga", {}), ("exact", {}), ("cg", {"steps": 3}), ("neumann", {"steps": 50})])
+def test_sign_reading_is_exactly_the_negated_br_term(solver, opts):
+    f, F, theta, phi_star, _ = vector_game(seed=4)
+    phi = (phi_star + 0.3).requires_grad_(True)
+    direct = _hyper(F([phi]), theta)
+    plus, _ = best_response_surrogate(f, F, [phi], solver=solver, damping=1e-3, **opts)
+    minus, _ = best_response_surrogate(f, F, [phi], solver=solver, damping=1e-3, br_sign=-1, **opts)
+    br = _hyper(plus, theta) - direct
+    assert float(br.norm()) > 1e-3  # a real BR term, so the test can fail
+    torch.testing.assert_close(_hyper(minus, theta) - direct, -br, rtol=1e-10, atol=1e-10)
+
+
+def test_sign_reading_is_refused_for_unrolled_solvers():
+    f, F, theta, phi, _ = scalar_game()
+    with pytest.raises(ValueError, match="explicit BR term"):
+        best_response_surrogate(f, F, [phi], solver="rhg", br_sign=-1)
+
+
+def _mlp_game(n=6, width=12, seed=0):
+    """A MoG-like game: D an MLP of nn.Linear layers (2 -> width -> width -> 1; the middle layer takes the
+    Gram-trick path, the others are materialised), G(z) = z W (theta = W), VGAN's per-sample objective
+    f_i = log sigmoid D(x_i) + log(1 - sigmoid D(G(z_i))), F = mean -log sigmoid D(G(z))."""
+    from torch import nn
+    from torch.func import functional_call
+
+    g = torch.Generator().manual_seed(seed)
+    D = nn.Sequential(nn.Linear(2, width), nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2),
+                      nn.Linear(width, 1))
+    with torch.no_grad():
+        for q in D.parameters():
+            q.copy_(torch.randn(q.shape, generator=g) * 0.5)
+    names, phi = zip(*D.named_parameters())
+    W = torch.randn(3, 2, generator=g).requires_grad_(True)
+    z, x = torch.randn(n, 3, generator=g), torch.randn(n, 2, generator=g)
+    fake = z @ W
+
+    def Dfun(ph, inp):
+        return functional_call(D, dict(zip(names, ph)), (inp,)).squeeze(1)
+
+    def f_i(ph, i):
+        ls = torch.nn.functional.logsigmoid
+        return ls(Dfun(ph, x[i:i + 1])) + ls(-Dfun(ph, (z[i:i + 1] @ W)))
+
+    def f(ph):
+        ls = torch.nn.functional.logsigmoid
+        return ls(Dfun(ph, x)).mean() + ls(-Dfun(ph, fake)).mean()
+
+    def F(ph):
+        return -torch.nn.functional.logsigmoid(Dfun(ph, fake)).mean()
+
+    return D, names, list(phi), W, fake, f, F, f_i
+
+
+def test_per_sample_gauss_newton_equals_dense_solve_of_the_same_matrix():
+    from models.brc import _flat, per_sample_gauss_newton_surrogate
+
+    n, lam = 6, 1e-3
+    D, names, phi, W, fake, f, F, f_i = _mlp_game(n=n)
+    surrogate, info = per_sample_gauss_newton_surrogate(D, names, phi, f, F, fake, damping=lam)
+    got = _hyper(surrogate, W)
+    # dense: U's columns are the per-sample phi-gradients, each by its own backward
+    U = torch.stack([_flat(torch.autograd.grad(f_i(phi, i).sum(), phi)) for i in range(n)], dim=1)
+    g_theta = [torch.autograd.grad(f_i(phi, i).sum(), W)[0] for i in range(n)]
+    b = _flat(torch.autograd.grad(F(phi), phi))
+    H = U @ U.T / n + lam * torch.eye(U.shape[0])
+    v = torch.linalg.solve(H, b)
+    br = -sum(gt * float(U[:, i] @ v) for i, gt in enumerate(g_theta)) / n
+    expected = torch.autograd.grad(F(phi), W, retain_graph=True)[0] + br
+    assert float(br.norm()) > 1e-3
+    torch.testing.assert_close(got, expected, rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(surrogate, F(phi))  # the surrogate's value is the leader's loss
+    # the per-sample gradients sum to the batch gradient (no coupling between samples)
+    torch.testing.assert_close(U.mean(1), _flat(torch.autograd.grad(f(phi), phi)))
+    # the sign reading negates the same BR term
+    minus, _ = per_sample_gauss_newton_surrogate(D, names, phi, f, F, fake, damping=lam, br_sign=-1)
+    torch.testing.assert_close(_hyper(minus, W) - (expected - br), -br, rtol=1e-7, atol=1e-9)
+    assert torch.isfinite(info["kappa"])
+
+
+def test_per_sample_gauss_newton_of_one_sample_is_iga():
+    from models.brc import per_sample_gauss_newton_surrogate
+
+    D, names, phi, W, fake, f, F, _ = _mlp_game(n=1, seed=1)
+    gn, info_gn = per_sample_gauss_newton_surrogate(D, names, phi, f, F, fake, damping=1e-4)
+    iga, info_iga = best_response_surrogate(f, F, phi, solver="iga", damping=1e-4)
+    torch.testing.assert_close(_hyper(gn, W), _hyper(iga, W), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(info_gn["kappa"], info_iga["kappa"], rtol=1e-9, atol=1e-12)
+
+
+def test_per_sample_gauss_newton_refuses_non_linear_parameters():
+    from torch import nn
+
+    from models.brc import per_sample_gauss_newton_surrogate
+
+    D, names, phi, W, fake, f, F, _ = _mlp_game(n=2)
+    conv = nn.Conv1d(1, 1, 1)
+    with pytest.raises(ValueError, match="nn.Linear layers"):
+        per_sample_gauss_newton_surrogate(conv, ["weight"], [conv.weight], f, F, fake)

@@ -83,8 +83,33 @@ def test_bad_specs_rejected(tmp_path, mutate, needle):
                                  "pairs": [["ring8_fid", "ring8_js"]]}]), "compares fid with"),
 ])
 def test_bad_claims_rejected(tmp_path, mutate, needle):
+    with pytest.raises(T.SpecError, match=re.escape(needle)):  # (the spec's readings name its claims: dropped)
+        T.load_spec(_spec_file(tmp_path, lambda d: (d.pop("readings", None), mutate(d)), "brc_table2"))
+
+
+def _reading(d, k, **kw):
+    d["readings"][k].update(kw)
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda d: _reading(d, 0, replace={"vgan_brc": "vgan_brc_sign"}), "the first reading is the default"),
+    (lambda d: _reading(d, 1, replace={"vgan_brc": "nope"}), "replace must map row ids"),
+    (lambda d: _reading(d, 1, claims=["nope"]), "claims must list claim ids"),
+    (lambda d: _reading(d, 1, replace={"vgan_brc_cg": "vgan_brc_gn"}), "replace names no row of claim"),
+    (lambda d: _reading(d, 1, colour=1), "unknown key(s) ['colour']"),
+    (lambda d: _reading(d, 2, id="sign"), "readings need unique ids"),
+])
+def test_bad_readings_rejected(tmp_path, mutate, needle):
     with pytest.raises(T.SpecError, match=re.escape(needle)):
         T.load_spec(_spec_file(tmp_path, mutate, "brc_table2"))
+
+
+def test_reading_claims_replace_the_rows_of_each_reading():
+    spec = T.get_spec("brc_table2")
+    got = {mine["id"]: (mine["pairs"], default["pairs"]) for _, mine, default in T.reading_claims(spec)}
+    assert got["brc_improves_every_gan@cg"] == ([["vgan_brc_cg", "vgan"]], [["vgan_brc", "vgan"]])
+    assert got["brc_improves_every_gan@sign"][0][2] == ["wgan_brc_sign", "wgan"]
+    assert len(got["brc_improves_every_gan"][0]) == 4  # the default reading: the claim as written
 
 
 # ------------------------------------------------------------------------------------------- verdicts
@@ -146,7 +171,7 @@ def test_run_seeds_selector(full_cfg):
     iga = next(c for c in spec.cells() if c.row_id == "mog2d_time" and c.col_id == "iga")
     assert C.seeds(full_cfg, "brc_ring8") == [0, 1, 2, 3] and C.cell_seeds(full_cfg, iga.run) == [0]
     # the solver-only variants are trained once; vgan/brc keeps all seeds (Table 2 needs them)
-    assert C.run_seeds(full_cfg, "brc_ring8", "vgan", "brc_rhg") == [0]
+    assert C.run_seeds(full_cfg, "brc_ring8", "vgan", "brc_bda") == [0]
     assert C.run_seeds(full_cfg, "brc_ring8", "vgan", "brc") == [0, 1, 2, 3]
     # the cell reads seed 0 only: seeds 1-3 of vgan/brc do not enter the solver table's mean
     for s, t in enumerate([10.0, 20.0, 30.0, 40.0]):
@@ -361,7 +386,7 @@ def test_compare_reads_the_committed_reference_and_keeps_whole_labels(capsys):
     rows = list(csv.DictReader(io.StringIO(ref)))
     vgan_fid = next(r for r in rows if r["row"] == "VGAN" and r["metric"] == "fid")
     assert f"{float(vgan_fid['reproduced_mean']):.4g}" in out  # the committed value, read from its metrics.json
-    assert "VGAN(Rf, no BRC) [suite ablation, not in the paper] |" in out and "[note 1] FID of raw MoG" in out
+    assert re.search(r"VGAN\(Rf, no BRC\) \[suite ablation, not in the paper\] *\|", out) and "[note 1] FID of raw MoG" in out
     assert main(["compare", "--reference", "nosuch"]) == 2
 
 
