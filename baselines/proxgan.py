@@ -5,7 +5,8 @@ Proximal training: the generator minimises the proximal discriminator objective
 whose gradient in theta is, by Danskin's theorem, d_theta F at the proximal maximiser phi'. phi' is approximated
 by ``prox_steps`` gradient-ascent steps (step ``prox_lr``) from the current phi, without differentiating through
 them. Choices (recorded in brc_table2's notes): parameter-space proximity, lambda = 0.1, 5 steps of size 0.01.
-Variants ``plain`` and ``brc``.
+Variants ``plain``, ``brc`` and
+the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` (models/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 

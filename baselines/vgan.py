@@ -5,7 +5,7 @@ E[-log D(G(z))] that Goodfellow et al. recommend in practice (Sec. 3). Variants:
 paper's IGA solver); ``brc_rf`` (+ BRC with BRC-Rf's feature-statistics discriminator, Sec. 3.1); ``brc_rhg``,
 ``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table); ``rf`` (BRC-Rf's
 discriminator without BRC: this suite's ablation, not in the paper, separating what the Rf features do from what BRC
-does).
+does); ``brc_sign``, ``brc_gn`` (the suite's readings 2 and 3 of Eq. 9: models/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Critic: max E[D(x)] - E[D(G(z))] with every critic weight clipped to [-c, c] after each step (c = 0.01, the WGAN
 paper's value); generator: -E[D(G(z))]. BRC's text fixes Adam for every method ("The Adam optimizer is uniformly set
-to optimize two networks"), so Adam replaces WGAN's RMSprop. Variants ``plain`` and ``brc``.
+to optimize two networks"), so Adam replaces WGAN's RMSprop. Variants ``plain``, ``brc`` and
+the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` (models/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 

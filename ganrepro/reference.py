@@ -86,29 +86,45 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
         if r["method"] in cfg["methods"]:
             runs.update((r["experiment"], r["method"], r["variant"], seed) for seed in C.cell_seeds(cfg, r))
     results = Path(C.paths(cfg)["results"])
-    n_runs = 0
-    trained_at = {}
     for exp, m, v, s in sorted(runs):
         src_dir = Path(C.run_dir(cfg, exp, m, v, s))
-        try:
-            code = json.loads((src_dir / "train.json").read_text()).get("code") or {}
-            key = str(code.get("commit", "?")) + (" (with uncommitted changes)" if code.get("dirty") else "")
-            trained_at[key] = trained_at.get(key, 0) + 1
-        except (OSError, ValueError):
-            pass
         rel = src_dir.relative_to(results)
-        copied = False
         for name in RUN_FILES:
             if (src_dir / name).exists():
                 _copy(src_dir / name, dest / rel / name)
                 written.append(dest / rel / name)
-                copied = True
-        n_runs += copied
+    header = [f"- saved: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", f"- saved from: commit {_commit()}"]
+    write_text(dest / "README.md", reference_readme(cfg, paper, tables, [Path(f).name for f in figures], dest,
+                                                    command, header))
+    written.append(dest / "README.md")
+    return written
+
+
+def _runs_trained_at(dest: Path) -> tuple[int, dict]:
+    """(number of run folders under dest/runs, {commit (dirty mark): runs}) from each run's train.json."""
+    n, at = 0, {}
+    for tj in sorted((dest / "runs").glob("*/*/*/seed*/train.json")):
+        n += 1
+        try:
+            code = json.loads(tj.read_text()).get("code") or {}
+        except (OSError, ValueError):
+            code = {}
+        key = str(code.get("commit", "?")) + (" (with uncommitted changes)" if code.get("dirty") else "")
+        at[key] = at.get(key, 0) + 1
+    return n, at
+
+
+def reference_readme(cfg: dict, paper: str, tables: list[TableSpec], figures: list[str], dest: Path, command: str,
+                     header: list[str]) -> str:
+    """README.md of a reference folder: how to re-create it, ``header`` (when/where saved), the commits the runs were
+    trained at, each table in the paper's layout with its claims, the claim x reading summary, the figures. ``cfg``
+    reads the runs (for a rerender: results_root = the reference folder)."""
+    from ganrepro.report import readings_matrix_markdown
+
+    n_runs, trained_at = _runs_trained_at(dest)
     lines = [f"# Reference results: {paper} (scale: full)", "",
              "Saved by `ganrepro.reference.save_reference`; smoke runs never write here. Re-create with:", "",
-             f"    {command}", "",
-             f"- saved: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-             f"- saved from: commit {_commit()}",
+             f"    {command}", "", *header,
              "- runs trained at: " + (", ".join(f"commit {k} ({n} runs)" for k, n in sorted(trained_at.items()))
                                       or "unknown"),
              f"- runs: {n_runs} (per run: {', '.join(RUN_FILES)} under `runs/<experiment>/<method>/<variant>/seed<n>/`)",
@@ -116,18 +132,25 @@ def save_reference(cfg: dict, paper: str, table_ids: list[str], figures: list[st
     for spec in tables:
         lines.append(f"- [{spec.id}]({spec.name}.md) ([html]({spec.name}.html), [csv]({spec.name}.csv), "
                      f"[tex]({spec.name}.tex)): {spec.title}")
+    evaluated = []
     for spec in tables:  # the paper's layout, each cell "published / reproduced" (mean ± std over the run's seeds)
         results = evaluate_table(spec, cfg)
+        evaluated.append((spec, results))
         lines += ["", f"### {spec.id}: published / reproduced", "", compact_table(spec, cfg, results)]
         claims = evaluate_claims(spec, results)
         if claims:
             lines += ["", f"Claims (every comparison in [{spec.name}.md]({spec.name}.md)):", ""]
             lines += [f"- **{c['id']}**: {c['text']} — {claim_summary(comps)}" for c, comps in claims]
+    matrix = readings_matrix_markdown(evaluated)
+    if matrix:
+        lines += ["", "## Claims per reading of the method", "",
+                  "Each claim's comparisons won on the reproduced means (won / judged) with each reading's rows in place "
+                  "of the method's rows (the tables' `readings`; what each reading is: the tables' notes). Where a "
+                  "reading covers only some of the claim's comparisons, the default reading's count on the same "
+                  "comparisons is in brackets. Per-cell rows: the tables.", ""] + matrix
     if figures:
-        lines += ["", "## Figures", ""] + [f"- [{Path(f).name}](plots/{Path(f).name})" for f in figures]
-    write_text(dest / "README.md", "\n".join(lines) + "\n")
-    written.append(dest / "README.md")
-    return written
+        lines += ["", "## Figures", ""] + [f"- [{f}](plots/{f})" for f in figures]
+    return "\n".join(lines) + "\n"
 
 
 RERENDER_MARK = "- tables re-rendered:"
@@ -150,8 +173,13 @@ def rerender_reference(paper: str, cfg: dict, dest=None) -> list[Path]:
         write_table(spec, cfg, dest / name)
         written += [dest / f"{name}.{ext}" for ext in ("md", "tex", "csv", "html")]
     line = (f"{RERENDER_MARK} {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} at commit {_commit()} "
-            f"(`python -m ganrepro rerender-reference {paper}`: same runs, the current verdict rule and layout)")
-    lines = [ln for ln in readme.read_text().splitlines() if not ln.startswith(RERENDER_MARK)]
-    at = next(i for i, ln in enumerate(lines) if ln.startswith("- saved from:")) + 1
-    write_text(readme, "\n".join(lines[:at] + [line] + lines[at:]) + "\n")
+            f"(`python -m ganrepro rerender-reference {paper}`: the committed runs, the current verdict rule and layout)")
+    old = readme.read_text().splitlines()
+    command = next((old[i + 2].strip() for i, ln in enumerate(old) if ln.endswith("Re-create with:")), "?")
+    header = [ln for ln in old if ln.startswith(("- saved: ", "- saved from: "))] + [line]
+    figures = [ln.split("](plots/", 1)[1].rstrip(")") for ln in old if "](plots/" in ln]
+    listed = [ln[3:].split("]", 1)[0] for ln in old if ln.startswith(f"- [{paper}_")]  # the README's table order
+    specs = sorted((get_spec(f"{paper}_{name}") for name in names),
+                   key=lambda sp: listed.index(sp.id) if sp.id in listed else len(listed))
+    write_text(readme, reference_readme(cfg, paper, specs, figures, dest, command, header))
     return written

@@ -131,8 +131,8 @@ def readings_matrix(tables: list[tuple[TableSpec, list[CellResult]]]) -> tuple[l
         for rr in rrs:
             readings.setdefault(rr.reading["id"], rr.reading["label"])
             claim_id = rr.claim["id"].split("@")[0]
-            txt = f"{rr.won} / {rr.judged}"
-            if rr.default_judged < total.get(claim_id, 0):
+            txt = f"{rr.won} / {rr.judged}" if rr.judged else "not run"
+            if rr.judged and rr.default_judged < total.get(claim_id, 0):
                 txt += f" [default: {rr.default_won} / {rr.default_judged}]"
             cells.setdefault((spec.id, claim_id), {})[rr.reading["id"]] = txt
     header = ["Table", "Claim"] + list(readings.values())
@@ -295,10 +295,12 @@ CSS = ("body{font-family:sans-serif;margin:2em;max-width:90em}table{border-colla
 
 
 def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] = (),
-                links: list[tuple[str, str]] = (), samples: dict | None = None) -> None:
+                links: list[tuple[str, str]] = (), samples: dict | None = None,
+                reference_readings: list[tuple[str, list]] = ()) -> None:
     """report_dir/index.{md,html}: every table, the ``plots``, ``links`` ((label, path relative to report_dir),
-    e.g. the committed full-scale reference results) and ``samples`` (table id -> [(run label, path of its
-    samples.png relative to report_dir)], shown under the table)."""
+    e.g. the committed full-scale reference results), ``samples`` (table id -> [(run label, path of its
+    samples.png relative to report_dir)], shown under the table) and the claim x reading summary of this scale's
+    tables and of ``reference_readings`` ((label, [(spec, results)]): e.g. the committed full-scale runs)."""
     samples = samples or {}
     report_dir = Path(report_dir)
     md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", ""]
@@ -313,6 +315,18 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
         summary = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
         md.append(f"| [{spec.id}]({spec.report_stem}.md) | {spec.title} | {summary} |")
         parts.append(render_html_table(spec, cfg, results) + _samples_html(samples.get(spec.id, [])))
+    readings = [(f"scale {cfg['scale']} (this report)", [(sp, evaluate_table(sp, cfg)) for sp in specs
+                                                         if sp.readings])] + list(reference_readings)
+    readings = [(label, tabs) for label, tabs in readings if readings_matrix(tabs)[1]]
+    readings_html = ""
+    if readings:
+        md += ["", "## Claims per reading of the method", ""]
+        readings_html = "<h2 id='readings'>Claims per reading of the method</h2><p>Each claim's comparisons won on the " \
+                        "reproduced means (won / judged) with each reading's rows (the tables' <code>readings</code>)." \
+                        "</p>"
+        for label, tabs in readings:
+            md += [f"### {label}", ""] + readings_matrix_markdown(tabs) + [""]
+            readings_html += f"<h3>{html.escape(label)}</h3>" + readings_matrix_html(tabs)
     if plots:
         md += ["", "## Plots", ""] + [f"- [{Path(p).name}]({p})" for p in plots]
     plot_html = "".join(f"<figure><img src='{html.escape(p)}' width='600'><figcaption>{html.escape(p)}</figcaption>"
@@ -325,7 +339,7 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
                    f"<p><a href='{html.escape(path)}'>{html.escape(label)}</a></p>" for label, path in links)
                + "<ul>" + "".join(
                    f"<li><a href='#{s.id}'>{html.escape(s.id)}</a>: {html.escape(s.title)}</li>" for s in specs)
-               + "</ul>" + "".join(parts) + "<h2>Plots</h2>" + plot_html + "</body></html>\n")
+               + "</ul>" + readings_html + "".join(parts) + "<h2>Plots</h2>" + plot_html + "</body></html>\n")
 
 
 def _samples_html(grids: list[tuple[str, str]]) -> str:

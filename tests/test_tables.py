@@ -407,3 +407,27 @@ def test_verdict_uses_both_spreads_and_shows_its_inputs(full_cfg, values, verdic
 
     se2 = 2 * (0.31 ** 2 / 4 + statistics.stdev(values) ** 2 / 4) ** 0.5
     assert f"allowed {se2:.3g}" in r.note and "2·√(0.31²/4 + " in r.note
+
+
+def test_readings_matrix_counts_are_the_claims_own_comparisons(base_cfg, tmp_path):
+    """The claim x reading summary from the committed BRC runs: the default reading's cell is the claim's own count
+    (claim_summary), a reading's cell counts its rows' comparisons, and the index shows the summary."""
+    from ganrepro.report import readings_matrix, write_index
+    from ganrepro.verdicts import evaluate_claims, evaluate_readings, evaluate_table
+
+    ref = Path(__file__).resolve().parents[1] / "report" / "reference" / "brc"
+    cfg = {**base_cfg, "scale": "full", "paths": {**base_cfg.get("paths", {}), "results_root": str(ref)}}
+    spec = T.get_spec("brc_table2")
+    results = evaluate_table(spec, cfg)
+    header, rows = readings_matrix([(spec, results)])
+    assert header[:3] == ["Table", "Claim", "1. IGA (Eq. 9 as reconstructed, default)"] and len(header) == 2 + 6
+    (claim, comps), = evaluate_claims(spec, results)
+    won = sum(c.reproduced == "holds" for c in comps)
+    assert rows[0][:3] == ["brc_table2", claim["id"], f"{won} / {len(comps)}"]
+    by_id = {rr.reading["id"]: rr for rr in evaluate_readings(spec, results)}
+    rhg = by_id["rhg"]  # VGAN pair only: its 6 comparisons, and IGA's count on the same 6
+    assert len(rhg.comps) == 6 and all(c.better.cell.row_id == "vgan_brc_rhg" for c in rhg.comps)
+    assert rhg.default_judged == 6 and {c.better.cell.row_id for c in rhg.default_comps} == {"vgan_brc"}
+    write_index([spec], cfg, tmp_path, reference_readings=[("brc reference", [(spec, results)])])
+    page = (tmp_path / "index.html").read_text()
+    assert page.count("Claims per reading") == 2 and "brc reference" in page  # the index and the table's own block

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ganrepro.config import cells_of_run, run_dir, run_seeds, selected_tables
 from ganrepro.report import write_index
+from ganrepro.tables import load_all
+from ganrepro.verdicts import evaluate_table
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
@@ -28,4 +30,16 @@ with _boot.logged(smk):
             if key not in seen and png is not None and png.exists():
                 seen[key] = ("/".join(key), os.path.relpath(png, report_dir))
         samples[spec.id] = list(seen.values())
-    write_index(selected_tables(smk.config), smk.config, report_dir, plots, links, samples)
+    # the claim x reading summary of the committed full-scale runs (report/reference/<paper>/, tables with readings)
+    reference_readings = []
+    for readme in sorted(base.glob("reference/*/README.md")):
+        ref_cfg = {**smk.config, "scale": "full", "paths": {**smk.config.get("paths", {}),
+                                                            "results_root": str(readme.parent)}}
+        tabs = []
+        for md in sorted(readme.parent.glob("*.md")):
+            spec = next((s for s in load_all() if s.paper == readme.parent.name and s.name == md.stem), None)
+            if spec is not None and spec.readings:
+                tabs.append((spec, evaluate_table(spec, ref_cfg)))
+        if tabs:
+            reference_readings.append((f"{readme.parent.name}: committed full-scale reference runs", tabs))
+    write_index(selected_tables(smk.config), smk.config, report_dir, plots, links, samples, reference_readings)
