@@ -91,7 +91,7 @@ def _hvp(g_phi_graph, phi, v):
 
 def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inner_lr: float = 0.01,
                             damping: float = 1e-8, neumann_alpha: float = 0.01, bda_alpha: float = 0.5,
-                            bda_lr: float | None = None, br_sign: float = 1.0):
+                            bda_lr: float | None = None, br_sign: float = 1.0, through: torch.Tensor | None = None):
     """A scalar whose theta-gradient is the solver's estimate of dF/dtheta = d_theta F + BR (Eq. 5).
 
     ``f(phi_list)``: the follower's objective (maximised over phi), ``F(phi_list)``: the leader's (minimised over
@@ -100,6 +100,10 @@ def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inne
     ``damping`` regularises the follower Hessian (IGA: lambda of Eq. 9; CG/Neumann/exact: -H + damping I).
     ``br_sign``: +1 (Eq. 5 as derived) or -1 (reading 2: the BR term negated; solvers of ``EXPLICIT_BR`` only).
     Solver ``gn`` needs the network and the batch: ``per_sample_gauss_newton_surrogate``.
+    ``through``: the tensor (the generated batch) through which alone f and F depend on theta. IGA then takes
+    d f / d through and d F / d through in the same two backward passes as its phi-gradients, and the surrogate is
+    <d(F - kappa f)/d through, through> (detached weights): its backward runs through the generator only, not
+    through D again (the same gradient; ``test_iga_through_the_batch_equals_the_plain_surrogate``).
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown best-response solver {solver!r}; known: {SOLVERS}")
@@ -113,9 +117,15 @@ def best_response_surrogate(f, F, phi, solver: str = "iga", steps: int = 5, inne
     info: dict = {}
     if solver == "iga":
         fv, Fv = f(phi), F(phi)
-        kappa = implicit_gradient_coefficient(_grad(fv, phi), _grad(Fv, phi), damping).detach()
-        info.update(F=Fv.detach(), kappa=kappa)  # a device tensor: read by the loop at its log steps
-        return _with_value(Fv - br_sign * kappa * fv, Fv), info
+        if through is None:
+            kappa = implicit_gradient_coefficient(_grad(fv, phi), _grad(Fv, phi), damping).detach()
+            info.update(F=Fv.detach(), kappa=kappa)  # a device tensor: read by the loop at its log steps
+            return _with_value(Fv - br_sign * kappa * fv, Fv), info
+        g_f, g_F = _grad(fv, phi + [through]), _grad(Fv, phi + [through])
+        kappa = implicit_gradient_coefficient(g_f[:-1], g_F[:-1], damping).detach()
+        info.update(F=Fv.detach(), kappa=kappa)
+        w = (g_F[-1] - br_sign * kappa * g_f[-1]).detach()
+        return _with_value((w * through).sum(), Fv), info
     if solver in ("exact", "cg", "neumann"):
         Fv = F(phi)
         b = [x.detach() for x in _grad(Fv, phi)]
@@ -317,22 +327,34 @@ def saved_tensor_meter():
 
 
 class FunctionalD:
-    """D as a function of an explicit parameter list (buffers, e.g. BatchNorm statistics, come from the module)."""
+    """D as a function of an explicit parameter list (buffers, e.g. BatchNorm statistics, come from the module).
 
-    def __init__(self, module, names, params):
-        self.module, self.names, self.params = module, tuple(names), list(params)
+    ``cache``: a dict shared by the FunctionalDs of one hypergradient; a call with the same input tensor and the same
+    parameter tensors returns the first call's output (f and F both score the generated batch: one forward, and
+    one graph for the generator's backward). D must be deterministic (no dropout); a BatchNorm D then updates its
+    running statistics once per distinct batch instead of once per call."""
+
+    def __init__(self, module, names, params, cache: dict | None = None):
+        self.module, self.names, self.params, self.cache = module, tuple(names), list(params), cache
 
     def __call__(self, x):
-        return functional_call(self.module, dict(zip(self.names, self.params)), (x,))
+        if self.cache is None:
+            return functional_call(self.module, dict(zip(self.names, self.params)), (x,))
+        key = (id(x), *map(id, self.params))
+        hit = self.cache.get(key)
+        if hit is None or hit[0] is not x:
+            hit = (x, self.params, functional_call(self.module, dict(zip(self.names, self.params)), (x,)))
+            self.cache[key] = hit  # holds x and the params, so their ids stay theirs while the cache lives
+        return hit[2]
 
     def named_parameters(self):
         return zip(self.names, self.params)
 
 
-def functional_discriminator(D, names, params) -> FunctionalD:
+def functional_discriminator(D, names, params, cache: dict | None = None) -> FunctionalD:
     if isinstance(D, FunctionalD):
         D = D.module
-    return FunctionalD(D, names, params)
+    return FunctionalD(D, names, params, cache)
 
 
 def brc_g_loss(base_d_loss, base_g_loss):
@@ -346,12 +368,13 @@ def brc_g_loss(base_d_loss, base_g_loss):
         names, phi = zip(*[(n, q) for n, q in D.named_parameters() if q.requires_grad])
 
         def f(ph):
-            return -base_d_loss(functional_discriminator(D, names, ph), ctx.real, fake, p, ctx)[0]
+            return -base_d_loss(functional_discriminator(D, names, ph, shared), ctx.real, fake, p, ctx)[0]
 
         base_stats = {}
+        shared: dict = {}  # D's outputs, shared by f and F at the same parameters (FunctionalD)
 
         def F(ph):  # the wrapped generator loss; its statistics (e.g. LCGAN's distance) from the last evaluation
-            loss, st = base_g_loss(functional_discriminator(D, names, ph), fake, p, ctx)
+            loss, st = base_g_loss(functional_discriminator(D, names, ph, shared), fake, p, ctx)
             base_stats.update({k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in st.items()})
             return loss
 
@@ -365,7 +388,7 @@ def brc_g_loss(base_d_loss, base_g_loss):
                 surrogate, info = best_response_surrogate(
                     f, F, phi, solver=solver, steps=int(p.get("brc_steps", 5)),
                     inner_lr=float(p.get("brc_inner_lr", 0.01)), damping=damping,
-                    neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)), br_sign=sign)
+                    neumann_alpha=float(p.get("brc_neumann_alpha", 0.01)), br_sign=sign, through=fake)
         stats = {**base_stats, "hypergrad_graph_mb": round(meter.bytes / 2**20, 4)}
         if "kappa" in info:
             stats["brc_kappa"] = info["kappa"]

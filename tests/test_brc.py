@@ -232,3 +232,30 @@ def test_per_sample_gauss_newton_refuses_non_linear_parameters():
     conv = nn.Conv1d(1, 1, 1)
     with pytest.raises(ValueError, match="nn.Linear layers"):
         per_sample_gauss_newton_surrogate(conv, ["weight"], [conv.weight], f, F, fake)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_iga_through_the_batch_equals_the_plain_surrogate(sign):
+    """The cheaper IGA (d/d fake taken with the phi-gradients; the surrogate's backward skips D) is the same
+    gradient as differentiating F - kappa f through D."""
+    D, names, phi, W, fake, f, F, _ = _mlp_game(n=5, seed=2)
+    slow, info_slow = best_response_surrogate(f, F, phi, solver="iga", damping=1e-6, br_sign=sign)
+    fast, info_fast = best_response_surrogate(f, F, phi, solver="iga", damping=1e-6, br_sign=sign, through=fake)
+    torch.testing.assert_close(_hyper(fast, W), _hyper(slow, W), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast, slow)  # both report the leader's loss
+    torch.testing.assert_close(info_fast["kappa"], info_slow["kappa"])
+
+
+def test_functional_discriminator_shares_a_forward_per_input_and_parameters():
+    from models.brc import functional_discriminator
+
+    D, names, phi, W, fake, f, F, _ = _mlp_game(n=3)
+    cache, calls = {}, []
+    hook = D[0].register_forward_hook(lambda *a: calls.append(1))
+    d1 = functional_discriminator(D, names, phi, cache)
+    out = d1(fake)
+    assert functional_discriminator(D, names, phi, cache)(fake) is out and len(calls) == 1  # f and F: one forward
+    other = [q.detach().clone() for q in phi]
+    torch.testing.assert_close(functional_discriminator(D, names, other, cache)(fake), out)  # same values, new call
+    assert len(calls) == 2 and d1(fake.clone()) is not out and len(calls) == 3
+    hook.remove()
