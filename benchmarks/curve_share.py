@@ -49,15 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_step import _setup  # noqa: E402
 from ganrepro import registry, snapshots  # noqa: E402
-from ganrepro.config import curve_protocol, eval_protocol, load_config, planned_runs, resolve_run  # noqa: E402
+from ganrepro.config import (curve_protocol, dataset_count, eval_protocol, load_config, planned_runs,  # noqa: E402
+                             resolve_run)
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 from ganrepro.train import _total_steps, train_step  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "curve_share.json"
-# Training-set sizes the config does not record (verify checks none for these): LSUN bedroom's train split
-# (Yu et al. 2015, the bedroom_train_lmdb the config downloads) holds 3,033,042 images.
-KNOWN_COUNTS = {"lsun_bedroom": 3033042}
 
 
 class InceptionSized(nn.Module):
@@ -191,7 +189,7 @@ def curve_runs(cfg, experiments=None, max_resolution: int | None = None) -> list
         if not t.get("eval_points") or "mog" in rc:
             continue
         ds = cfg["experiments"][e]["dataset"]
-        n_images = int(cfg["datasets"][ds].get("count") or KNOWN_COUNTS[ds])
+        n_images = int(dataset_count(cfg, ds))
         n_critic = int(rc["method_params"].get("n_critic", 1))
         total = _total_steps({**t, "n_critic": n_critic}, n_images)
         points = snapshots.eval_steps(t, total, n_images / (t["batch_size"] * n_critic))

@@ -106,6 +106,14 @@ def cmd_rerender(args) -> int:
     return 0
 
 
+def cmd_cost(args) -> int:
+    from ganrepro.cost import estimate, render
+
+    rows, notes = estimate(_cfg(args), args.target, gpu=args.gpu, bench=Path(args.bench) if args.bench else None)
+    print(render(rows, notes, args.target, args.gpu))
+    return 0
+
+
 def cmd_tables(args) -> int:
     for s in T.load_all():
         print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
@@ -135,6 +143,12 @@ def main(argv=None) -> int:
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser("runs", help="list the training runs the selected tables need")
     p.set_defaults(fn=cmd_runs)
+    p = sub.add_parser("cost", help="the runs TARGET would train and their estimated GPU-hours, before launching")
+    p.add_argument("target", help="a table id, a paper (its tables) or all")
+    p.add_argument("--gpu", default="V100", help="GPU model to price (default V100, the papers' own hours)")
+    p.add_argument("--bench", default=None, help="benchmark JSON with measured step times (default "
+                   "report/benchmarks.json)")
+    p.set_defaults(fn=cmd_cost)
     p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")
     p.add_argument("paper", help="a paper with committed reference results, e.g. brc")
     p.set_defaults(fn=cmd_rerender)

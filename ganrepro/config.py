@@ -156,6 +156,16 @@ def run_seeds(cfg: dict, experiment: str, method: str, variant: str) -> list[int
     return sorted(out)
 
 
+# Training-set sizes the config does not record (verify checks none for these): LSUN bedroom's train split
+# (Yu et al. 2015, the bedroom_train_lmdb the config downloads) holds 3,033,042 images.
+KNOWN_COUNTS = {"lsun_bedroom": 3033042}
+
+
+def dataset_count(cfg: dict, dataset: str) -> int | None:
+    """Images of a dataset's full-scale split: the config's ``count``, else the known size (``KNOWN_COUNTS``)."""
+    return cfg["datasets"][dataset].get("count") or KNOWN_COUNTS.get(dataset)
+
+
 def is_mog(cfg: dict, experiment: str) -> bool:
     """BRC's toy mixtures: sampled on the fly (no dataset files, no reference statistics, no feature network)."""
     return cfg["datasets"][cfg["experiments"][experiment]["dataset"]]["format"] == "mog"

@@ -32,8 +32,6 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-import torch
-
 INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 INCEPTION_FILE = "inception-2015-12-05.pt"
 POOL_DIM, N_CLASSES = 2048, 1008
@@ -93,11 +91,15 @@ def load_detector(path, device: str = "cpu"):
     path = Path(path)
     if not path.exists():
         raise WeightsUnavailable(missing_message(path))
+    import torch  # here, not at module level: the Snakefile imports this module for weights_path
+
     return torch.jit.load(str(path), map_location=device).eval()
 
 
 def check_detector(det) -> None:
     """Both calls give the documented shapes (2048 pool features; 1008 probabilities summing to 1)."""
+    import torch
+
     x = torch.full((2, 3, 32, 32), 128.0)
     with torch.no_grad():
         f = det(x, return_features=True)
