@@ -10,6 +10,7 @@ include: "workflows/data.smk"
 include: "workflows/train.smk"
 include: "workflows/evaluate.smk"
 include: "workflows/report.smk"
+include: "workflows/benchmarks.smk"
 
 
 rule all:

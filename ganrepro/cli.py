@@ -114,6 +114,19 @@ def cmd_cost(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from ganrepro import bench
+    from ganrepro.env import pick_device
+
+    cfg = _cfg(args)
+    res = bench.run(cfg, device=pick_device(args.device), repeats=args.repeats, warmup=args.warmup,
+                    threads=args.threads, parts=tuple(args.parts.split(",")))
+    out = Path(args.out or Path(cfg.get("paths", {}).get("report", "report")) / "benchmarks.md")
+    for p in bench.write(res, out):
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_tables(args) -> int:
     for s in T.load_all():
         print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
@@ -149,6 +162,15 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=None, help="benchmark JSON with measured step times (default "
                    "report/benchmarks.json)")
     p.set_defaults(fn=cmd_cost)
+    p = sub.add_parser("bench", help="the benchmark target: every method's training step and its ratio to its "
+                       "baseline, BRC solvers, metrics, loader, DAG build -> report/benchmarks.md/.json")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--parts", default="steps,brc,metrics,loader,dag", help="comma-separated subset")
+    p.add_argument("--out", default=None, help="Markdown path (the JSON goes beside it); default report/benchmarks.md")
+    p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")
     p.add_argument("paper", help="a paper with committed reference results, e.g. brc")
     p.set_defaults(fn=cmd_rerender)

@@ -18,6 +18,9 @@ with _boot.logged(smk):
     base = Path(smk.config.get("paths", {}).get("report", "report"))
     links = [(f"{p.parent.name}: full-scale reference results (committed)", os.path.relpath(p, report_dir))
              for p in sorted(base.glob("reference/*/README.md"))]
+    if (base / "benchmarks.md").exists():  # the benchmark target's output (machine-specific; not part of `all`)
+        links.append(("benchmarks: step times, ratios to baselines, throughput", os.path.relpath(base / "benchmarks.md",
+                                                                                                 report_dir)))
     # each table's runs' sample grids (first seed; image runs only: the mixtures have no samples.png)
     samples = {}
     for spec in selected_tables(smk.config):

@@ -1,0 +1,305 @@
+"""The benchmark target (issue 19): ``snakemake --cores 2 benchmarks`` or ``python -m ganrepro bench``.
+
+Writes ``report/benchmarks.md`` and ``report/benchmarks.json`` (the JSON ``python -m ganrepro cost`` reads):
+
+* **one training step of every registered method and variant** (the training loop's own ``train_step``:
+  ``n_critic`` discriminator updates and one generator update, Adam included), each with its full-scale settings
+  from the first experiment that trains it. On a CPU at a CPU-feasible size (image resolution at most
+  ``cpu_resolution`` = 32, batch at most ``cpu_batch`` = 8, the papers' widths; the mixtures at their own size);
+  on a GPU at the paper's resolution and batch. Each step's **ratio to its baseline on the same network**
+  (``baseline_of``: BRC variants vs the same method without BRC, GL-GAN's patch-D and Ada-OP variants vs ``base``,
+  LGA vs WGAN-GP (SNGAN for ``sngan_lga4``), a method's other variants vs its first, UnrolledGAN / ProxGAN vs
+  VGAN). Steps of one experiment are timed interleaved in one process (each repeat times one step of every
+  member in turn, so load changes hit all alike), the median over repeats after warm-up; on CUDA the clock is read
+  after ``torch.cuda.synchronize()``;
+* the BRC solvers per generator update (IGA vs CG, Neumann, RHG, BDA: ``benchmarks/brc_step.py``'s measurement);
+* metric throughput: MS-SSIM pairs/s at 128 px and feature extraction images/s (``benchmarks/metrics_bench.py``);
+* the loader's images/s from a prepared memmap (``ganrepro.loader.BatchSampler``, uint8 batches);
+* the full-scale DAG build time (``snakemake -n all --config scale=full`` as a subprocess).
+
+The device, torch version, thread count and load average are recorded. Timings are reported, never asserted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ganrepro import ROOT
+from ganrepro import config as C
+
+# Baselines across methods (method, variant or "*") -> (method, variant); the rest by rule in ``baseline_of``.
+CROSS_BASELINES = {("lga", "sngan_lga4"): ("sngan", "default"), ("lga", "*"): ("wgan_gp", "default"),
+                   ("unrolled_gan", "*"): ("vgan", "plain"), ("proxgan", "plain"): ("vgan", "plain")}
+
+
+@dataclass
+class Case:
+    experiment: str
+    method: str
+    variant: str
+    baseline: tuple[str, str] | None = None
+    times: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+def baseline_of(method: str, variant: str) -> tuple[str, str] | None:
+    """The (method, variant) a step is compared with: BRC variants -> the same method's variant they wrap; GL-GAN ->
+    ``base``; LGA -> WGAN-GP (its baseline network); another variant of a method -> the method's first variant."""
+    from ganrepro import registry
+    from models.brc import BRC_PARAMS
+
+    m = registry.get(method)
+    v = m.variants[variant]
+    if v.get("brc"):
+        plain = {k: x for k, x in v.items() if k not in BRC_PARAMS}
+        for name, other in m.variants.items():
+            if not other.get("brc") and other == plain:
+                return method, name
+    for key in ((method, variant), (method, "*")):
+        if key in CROSS_BASELINES:
+            return CROSS_BASELINES[key]
+    if method == "glgan":  # patch-D vs base (the DCGAN head); Ada-OP and the norm ablations vs their patch-D
+        patch = variant.split("_")[0]
+        return None if variant == "base" else (method, "base") if variant == patch else (method, patch)
+    first = next(iter(m.variants))
+    if variant == first or v == m.variants[first]:  # the first variant, or an alias of it (sngan default = plain)
+        return None
+    return method, first
+
+
+def step_cases(cfg: dict) -> tuple[list[Case], list[str]]:
+    """Every registered (method, variant) with the first full-scale experiment that trains it, and its baseline
+    (added to the same experiment's cases when not trained there itself); variants in no table are listed."""
+    from ganrepro import registry
+
+    full = {**cfg, "scale": "full"}
+    planned = C.planned_runs(full)
+    first_exp: dict = {}
+    for exp, m, v in planned:
+        first_exp.setdefault((m, v), exp)
+    cases: dict = {}
+    skipped = []
+    for m in registry.registered():
+        for v in registry.get(m).variants:
+            exp = first_exp.get((m, v))
+            if exp is None:
+                skipped.append(f"{m}/{v}")
+                continue
+            base = baseline_of(m, v)
+            cases.setdefault((exp, m, v), Case(exp, m, v, base))
+            if base is not None and (exp, *base) not in cases:
+                cases[(exp, *base)] = Case(exp, *base, baseline_of(*base))
+    return sorted(cases.values(), key=lambda c: (c.experiment, c.method, c.variant)), skipped
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: int, cpu_resolution: int = 32,
+               cpu_batch: int = 8) -> None:
+    """Fill each case's ``times`` (seconds per training step) and ``info``; cases of one experiment interleaved."""
+    import torch
+
+    from ganrepro import registry
+    from ganrepro.train import Context, make_nets, train_step
+
+    full = {**cfg, "scale": "full"}
+    by_exp: dict = {}
+    for c in cases:
+        by_exp.setdefault(c.experiment, []).append(c)
+    for exp, group in by_exp.items():
+        setups = []
+        for c in group:
+            rc = C.resolve_run(full, exp, c.method, c.variant, 0)
+            params = dict(rc["method_params"])
+            res, batch = rc["resolution"], int(rc["train"]["batch_size"])
+            if not device.startswith("cuda") and res:
+                res, batch = min(res, cpu_resolution), min(batch, cpu_batch)
+                params["resolution"] = res
+            method = registry.get(c.method)
+            torch.manual_seed(0)
+            nets = make_nets(method, params, rc["train"], device)
+            ctx = Context(rng=torch.Generator().manual_seed(1), device=device)
+            g = torch.Generator().manual_seed(2)
+            if rc.get("mog"):
+                from ganrepro.mog import MoGSampler
+
+                reals = [MoGSampler(rc["mog"], batch, k).next().to(device) for k in range(2)]
+            else:
+                reals = [(torch.rand(batch, 3, res, res, generator=g) * 2 - 1).to(device) for _ in range(2)]
+            c.info = {"resolution": res, "batch_size": batch, "n_critic": int(params.get("n_critic", 1))}
+            setups.append((c, method, nets, params, ctx, reals))
+        for i in range(warmup + repeats):
+            for c, method, nets, params, ctx, reals in setups:
+                real = reals[i % 2]
+                _sync(device)
+                t = time.perf_counter()
+                train_step(method, nets, lambda: real, params, ctx)
+                _sync(device)
+                dt = time.perf_counter() - t
+                ctx.step += 1
+                if i >= warmup:
+                    c.times.append(dt)
+
+
+def step_rows(cases: list[Case]) -> list[dict]:
+    med = {(c.experiment, c.method, c.variant): statistics.median(c.times) for c in cases if c.times}
+    rows = []
+    for c in cases:
+        key = (c.experiment, c.method, c.variant)
+        if key not in med:
+            continue
+        row = {"experiment": c.experiment, "method": c.method, "variant": c.variant, **c.info,
+               "step_s": round(med[key], 5), "repeats": len(c.times)}
+        if c.baseline is not None and (c.experiment, *c.baseline) in med:
+            row["baseline"] = "/".join(c.baseline)
+            row["ratio"] = round(med[key] / med[(c.experiment, *c.baseline)], 3)
+        rows.append(row)
+    return rows
+
+
+def bench_loader(n: int = 2048, res: int = 64, batch: int = 64, batches: int = 64) -> dict:
+    """Random uint8 batches from a prepared-format memmap (``BatchSampler``, as training reads them)."""
+    import numpy as np
+
+    from ganrepro.loader import BatchSampler
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "images.npy"
+        arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, res, res, 3))
+        arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
+        arr.flush()
+        del arr
+        images = np.load(path, mmap_mode="r")
+        s = BatchSampler(images, batch, seed=0)
+        s.next()
+        t = time.perf_counter()
+        for _ in range(batches):
+            s.next()
+        dt = time.perf_counter() - t
+    return {"resolution": res, "batch_size": batch, "images": n, "images_per_s": round(batches * batch / dt, 1),
+            "note": "file just written: page cache, not disk"}
+
+
+def bench_metrics(device: str) -> dict:
+    """MS-SSIM pairs/s at 128 px and stand-in feature extraction images/s (``benchmarks/metrics_bench.py``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import metrics_bench
+
+    return {"ms_ssim": metrics_bench.bench_msssim(200, 128, device),
+            "features_standin": metrics_bench.bench_features(256, 64, "clean", device)}
+
+
+def bench_dag(timeout: int = 300) -> dict:
+    """Seconds to build the full-scale DAG (``snakemake -n all``) in a fresh process, and its job count."""
+    exe = Path(sys.executable).with_name("snakemake")
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        out = subprocess.run([str(exe), "-s", str(ROOT / "Snakefile"), "-d", d, "--configfile",
+                              str(C.CONFIG_PATH), "--config", "scale=full", "--cores", "2", "-n", "--quiet", "all"],
+                             capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        dt = time.perf_counter() - t
+    jobs = None
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "total" and parts[1].isdigit():
+            jobs = int(parts[1])
+    return {"seconds": round(dt, 2), "jobs": jobs, "returncode": out.returncode}
+
+
+def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,
+        parts: tuple = ("steps", "brc", "metrics", "loader", "dag")) -> dict:
+    import torch
+
+    from ganrepro.env import hardware
+
+    if threads:
+        torch.set_num_threads(threads)
+    out = {"benchmark": "ganrepro bench", "device": device, "hardware": hardware(device),
+           "device_name": (torch.cuda.get_device_name(0) if device.startswith("cuda") else hardware("cpu")["cpu"]),
+           "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    t0 = time.perf_counter()
+    if "steps" in parts:
+        cases, skipped = step_cases(cfg)
+        time_steps(cfg, cases, device, repeats, warmup)
+        out["steps"], out["not_in_any_table"] = step_rows(cases), skipped
+    if "brc" in parts:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import brc_step
+
+        full = {**cfg, "scale": "full"}
+        out["brc_solvers"] = {label: brc_step.bench_variants(full, exp, m, variants, max(3, repeats))
+                              for label, exp, m, variants in brc_step.SOLVER_CASES}
+    if "metrics" in parts:
+        out["metrics"] = bench_metrics(device)
+    if "loader" in parts:
+        out["loader"] = bench_loader()
+    if "dag" in parts:
+        out["dag_build"] = bench_dag()
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def render_markdown(res: dict) -> str:
+    hw = res["hardware"]
+    lines = ["# Benchmarks", "",
+             f"Device **{res['device_name']}** ({res['device']}), torch {res['torch']}, {res['threads']} threads, "
+             f"load average {res.get('load_average')}; {res.get('seconds')} s in all. Written by "
+             "`python -m ganrepro bench` (`ganrepro/bench.py`); timings are medians after warm-up, interleaved per "
+             "experiment; they are reported, never asserted.", ""]
+    if res.get("steps"):
+        lines += ["## One training step per method and variant", "",
+                  "n_critic discriminator updates + one generator update at the size given; ratio = step / its "
+                  "baseline's step on the same experiment.", "",
+                  "| experiment | method/variant | px | batch | n_critic | ms per step | baseline | ratio |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in res["steps"]:
+            lines.append(f"| {r['experiment']} | {r['method']}/{r['variant']} | {r['resolution']} | "
+                         f"{r['batch_size']} | {r['n_critic']} | {1000 * r['step_s']:.1f} | {r.get('baseline', '-')} | "
+                         f"{r.get('ratio', '-')} |")
+        if res.get("not_in_any_table"):
+            lines += ["", "Variants no table trains (not timed): " + ", ".join(res["not_in_any_table"])]
+        lines.append("")
+    if res.get("brc_solvers"):
+        lines += ["## BRC: one VGAN generator update per hypergradient solver", "",
+                  "| setting | solver variant | ms | × IGA |", "|---|---|---|---|"]
+        for label, r in res["brc_solvers"].items():
+            for v, x in r.items():
+                if isinstance(x, dict):
+                    lines.append(f"| {label} | {v} | {x['ms']:.2f} | {x['ratio_to_brc']:.2f} |")
+        lines.append("")
+    if res.get("metrics"):
+        ms, ft = res["metrics"]["ms_ssim"], res["metrics"]["features_standin"]
+        lines += ["## Metrics", "", f"- MS-SSIM at 128 px: {ms.get('pairs_per_s')} pairs/s",
+                  f"- feature extraction (stand-in net, clean resize): {ft.get('images_per_s')} images/s", ""]
+    if res.get("loader"):
+        ld = res["loader"]
+        lines += ["## Loader", "", f"- prepared memmap, {ld['resolution']} px, batch {ld['batch_size']}: "
+                  f"{ld['images_per_s']} images/s ({ld['note']})", ""]
+    if res.get("dag_build"):
+        dg = res["dag_build"]
+        lines += ["## DAG", "", f"- full-scale `snakemake -n all`: {dg['seconds']} s, {dg['jobs']} jobs", ""]
+    lines += [f"Hardware: {json.dumps(hw)}", ""]
+    return "\n".join(lines)
+
+
+def write(res: dict, out_md: Path) -> list[Path]:
+    from ganrepro.io import write_json, write_text
+
+    out_md = Path(out_md)
+    out_json = out_md.with_suffix(".json")
+    write_json(out_json, res)
+    write_text(out_md, render_markdown(res))
+    return [out_md, out_json]

@@ -1,0 +1,59 @@
+"""ganrepro.bench (the benchmark target): which step is compared with which, and that the pieces run and render.
+Timings are never asserted."""
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+from ganrepro import bench
+
+
+@pytest.mark.parametrize("mv,base", [
+    (("vgan", "brc"), ("vgan", "plain")), (("vgan", "brc_gn"), ("vgan", "plain")),
+    (("dcgan", "ns_brc"), ("dcgan", "ns")), (("vgan", "brc_rf"), ("vgan", "rf")),
+    (("glgan", "patch8"), ("glgan", "base")), (("glgan", "patch8_adaop"), ("glgan", "patch8")),
+    (("glgan", "patch4_adaop_code"), ("glgan", "patch4")), (("lga", "lga4"), ("wgan_gp", "default")),
+    (("lga", "sngan_lga4"), ("sngan", "default")), (("hdcgan", "cap8"), ("hdcgan", "default")),
+    (("sngan", "default"), None), (("wgan_gp", "default"), None), (("glgan", "base"), None),
+])
+def test_baseline_of(mv, base):
+    assert bench.baseline_of(*mv) == base
+
+
+def test_every_variant_is_timed_or_listed_and_baselines_share_the_experiment(base_cfg):
+    from ganrepro import registry
+
+    cases, skipped = bench.step_cases(base_cfg)
+    timed = {(c.method, c.variant) for c in cases}
+    every = {(m, v) for m in registry.registered() for v in registry.get(m).variants}
+    assert every == timed | {tuple(s.split("/")) for s in skipped}
+    keys = {(c.experiment, c.method, c.variant) for c in cases}
+    assert all((c.experiment, *c.baseline) in keys for c in cases if c.baseline)
+
+
+def test_steps_render_with_ratios(base_cfg):
+    cases = [bench.Case("brc_ring8", "vgan", "plain"), bench.Case("brc_ring8", "vgan", "brc", ("vgan", "plain"))]
+    bench.time_steps(base_cfg, cases, "cpu", repeats=2, warmup=0)
+    rows = bench.step_rows(cases)
+    assert [len(c.times) for c in cases] == [2, 2] and rows[1]["baseline"] == "vgan/plain"
+    assert rows[1]["ratio"] == pytest.approx(rows[1]["step_s"] / rows[0]["step_s"], rel=1e-2)
+    assert rows[0]["batch_size"] == 512 and rows[0]["resolution"] == 0  # the mixtures at their own size
+    res = {"device": "cpu", "device_name": "cpu", "torch": "x", "threads": 1, "hardware": {}, "steps": rows,
+           "loader": bench.bench_loader(n=64, res=16, batch=8, batches=4)}
+    md = bench.render_markdown(res)
+    assert "| brc_ring8 | vgan/brc | 0 | 512 | 1 |" in md and "images/s" in md
+
+
+def test_image_steps_are_capped_to_a_cpu_size(base_cfg):
+    cases = [bench.Case("lga_celeba64", "wgan_gp", "default")]
+    bench.time_steps(base_cfg, cases, "cpu", repeats=1, warmup=0)
+    assert cases[0].info == {"resolution": 32, "batch_size": 8, "n_critic": 5}
+
+
+def test_benchmarks_rule_in_the_dag(tmp_path):
+    exe = ROOT / ".venv" / "bin" / "snakemake"
+    out = subprocess.run([str(exe if exe.exists() else "snakemake"), "-s", str(ROOT / "Snakefile"), "-d",
+                          str(tmp_path), "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", "2", "-n",
+                          "benchmarks"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "rule benchmarks:" in out.stdout and "report/benchmarks.md" in out.stdout

@@ -1,0 +1,21 @@
+# Benchmarks (issue 19): `snakemake --cores 2 benchmarks` -> report/benchmarks.md + .json (ganrepro/bench.py): one
+# training step of every method and variant with its ratio to its baseline, the BRC solvers, metric throughput,
+# the loader and the full-scale DAG build. Not part of `all`: timings belong to the machine they ran on.
+BENCH_MD = f"{config.get('paths', {}).get('report', 'report')}/benchmarks.md"
+
+
+rule benchmarks:
+    output:
+        md=BENCH_MD,
+        json=BENCH_MD.replace(".md", ".json"),
+    log:
+        f"{REPORT}/logs/benchmarks.log",
+    params:
+        repeats=3,
+        warmup=1,
+    threads: workflow.cores
+    localrule: True
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/benchmarks.py"
