@@ -83,16 +83,32 @@ class BatchSampler:
         self.epoch, self.pos = 0, 0
         self.perm = torch.randperm(len(images), generator=self.gen)
 
-    def next(self):
-        torch = self._torch
+    def next_indices(self) -> np.ndarray:
+        """The next batch's image indices (sorted: one forward pass over the memmap), advancing the state."""
         if self.pos + self.batch_size > len(self.perm):
             self.epoch += 1
             self.pos = 0
-            self.perm = torch.randperm(len(self.images), generator=self.gen)
+            self.perm = self._torch.randperm(len(self.images), generator=self.gen)
         idx = np.sort(self.perm[self.pos:self.pos + self.batch_size].numpy())
         self.pos += self.batch_size
-        batch = torch.from_numpy(np.ascontiguousarray(self.images[idx]))
-        return batch.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        return idx
+
+    def next_uint8(self):
+        """The next batch as a uint8 (B, 3, H, W) tensor (a view of the read (B, H, W, 3) block)."""
+        batch = self._torch.from_numpy(np.ascontiguousarray(self.images[self.next_indices()]))
+        return batch.permute(0, 3, 1, 2)
+
+    def next(self):
+        return to_float(self.next_uint8())
+
+    def light_state(self) -> tuple:
+        """The state without copying the permutation (replaced, never modified, at each new epoch)."""
+        return self.epoch, self.pos, self.perm, self.gen.get_state()
+
+    @staticmethod
+    def state_of(light: tuple) -> dict:
+        epoch, pos, perm, gen = light
+        return {"epoch": epoch, "pos": pos, "perm": perm.clone(), "gen": gen}
 
     def state_dict(self):
         return {"epoch": self.epoch, "pos": self.pos, "perm": self.perm.clone(), "gen": self.gen.get_state()}
@@ -100,3 +116,8 @@ class BatchSampler:
     def load_state_dict(self, s):
         self.epoch, self.pos, self.perm = s["epoch"], s["pos"], s["perm"].clone()
         self.gen.set_state(s["gen"])
+
+
+def to_float(batch):
+    """uint8 [0, 255] -> float [-1, 1] (x / 127.5 - 1), on whatever device the batch is."""
+    return batch.float().div_(127.5).sub_(1.0)

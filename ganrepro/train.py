@@ -12,7 +12,8 @@ host once per ``log_every`` steps (a log row holds the interval's mean, max or l
 ``log_keys``), and divergence is detected on the device (the first step with a non-finite loss) and checked at each
 log and checkpoint step, so the loop makes no host synchronisation between log steps.
 
-Options in the run's ``train`` section: ``ema_decay`` (an exponential moving average of G's weights, sampled and
+Options in the run's ``train`` section: ``fast`` (the fast-path switches, all off by default: ``ganrepro.fastpath``),
+``ema_decay`` (an exponential moving average of G's weights, sampled and
 evaluated instead of G when set; ``ema_start``: the step before which the average just copies G) and
 ``eval_points`` (steps at which a generator snapshot is kept for metrics over training, ``ganrepro.snapshots``).
 """
@@ -45,6 +46,8 @@ class Context:
     over the data completed (0 for the on-the-fly mixtures); ``state``: the method's own running state (tensors or
     numbers, e.g. a calibration buffer), saved in every checkpoint and restored on resume; ``real`` / ``z``: the
     last real batch the discriminator saw and the latent batch of the current generator step (BRC, ProxGAN, LCGAN).
+    ``z_rng``: a generator on the device for the latents (fast path ``z_on_device``; None: ``rng`` on the host);
+    ``bf16``: forward passes and losses under bf16 autocast (fast path).
     """
 
     rng: torch.Generator
@@ -54,6 +57,13 @@ class Context:
     state: dict = field(default_factory=dict)
     real: torch.Tensor | None = None
     z: torch.Tensor | None = None
+    z_rng: torch.Generator | None = None
+    bf16: bool = False
+
+    def latents(self, n: int, dim: int) -> torch.Tensor:
+        if self.z_rng is not None:
+            return torch.randn(n, dim, generator=self.z_rng, device=self.device)
+        return torch.randn(n, dim, generator=self.rng).to(self.device)
 
 
 def seed_everything(seed: int) -> None:
@@ -104,20 +114,30 @@ class Nets:
 
 def make_nets(method: registry.Method, params: dict, tcfg: dict, device: str = "cpu") -> Nets:
     """The method's G and D (``method.build(params)``) on ``device`` with the run's Adam optimisers (``tcfg``'s
-    ``lr_g``, ``lr_d``, ``betas``): what the training loop and the step benchmarks train. Seed torch first."""
+    ``lr_g``, ``lr_d``, ``betas``; ``fast.fused_adam``, ``fast.channels_last``): what the training loop and the step
+    benchmarks train. Seed torch first."""
+    from ganrepro.fastpath import fast_options
+
+    fast = fast_options(tcfg)
     G, D = method.build(params)
     G, D = G.to(device), D.to(device)
+    if fast["channels_last"] and params.get("resolution"):
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     betas = tuple(tcfg["betas"])
-    return Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas),
-                torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas))
+    extra = {"fused": True} if fast["fused_adam"] else {}
+    return Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas, **extra),
+                torch.optim.Adam(D.parameters(), lr=tcfg["lr_d"], betas=betas, **extra))
 
 
 def d_step(method: registry.Method, nets: Nets, real: torch.Tensor, params: dict, ctx: Context):
     """One discriminator update on ``real`` and a fresh fake batch; returns (loss, stats) as device tensors."""
-    z = torch.randn(real.shape[0], params["z_dim"], generator=ctx.rng).to(ctx.device)
-    with torch.no_grad():
-        fake = nets.G(z)
-    d_loss, d_stats = method.d_loss(nets.D, real, fake, params, ctx)
+    from ganrepro.fastpath import autocast
+
+    z = ctx.latents(real.shape[0], params["z_dim"])
+    with autocast(ctx.device, ctx.bf16):
+        with torch.no_grad():
+            fake = nets.G(z)
+        d_loss, d_stats = method.d_loss(nets.D, real, fake, params, ctx)
     nets.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     nets.opt_d.step()
@@ -128,9 +148,12 @@ def d_step(method: registry.Method, nets: Nets, real: torch.Tensor, params: dict
 
 def g_step(method: registry.Method, nets: Nets, batch_size: int, params: dict, ctx: Context):
     """One generator update (the method's generator loss or update-rule surrogate), then the EMA update."""
-    z = torch.randn(batch_size, params["z_dim"], generator=ctx.rng).to(ctx.device)
+    from ganrepro.fastpath import autocast
+
+    z = ctx.latents(batch_size, params["z_dim"])
     ctx.z = z
-    g_loss, g_stats = method.g_loss(nets.D, nets.G(z), params, ctx)
+    with autocast(ctx.device, ctx.bf16):
+        g_loss, g_stats = method.g_loss(nets.D, nets.G(z), params, ctx)
     nets.opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     nets.opt_g.step()
@@ -298,6 +321,11 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     if tcfg.get("ema_decay") is not None:
         nets.G_ema = copy.deepcopy(G).requires_grad_(False)
         nets.ema_decay, nets.ema_start = float(tcfg["ema_decay"]), int(tcfg.get("ema_start") or 0)
+    from ganrepro import fastpath
+
+    fast = fastpath.fast_options(tcfg)
+    if fast["compile"]:
+        fastpath.compile_generator(G, params["z_dim"], device)
     bs = tcfg["batch_size"]
     if mog_spec is None:
         sampler = BatchSampler(images, bs, seed)
@@ -307,7 +335,9 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
         torch.set_num_threads(1)
 
         sampler = MoGSampler(mog_spec, bs, seed)
-    ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device=device)
+    ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device=device, bf16=bool(fast["bf16"]))
+    if fast["z_on_device"]:
+        ctx.z_rng = torch.Generator(device=device).manual_seed(seed + 2)
     n_critic = int(params.get("n_critic", 1))
     total = _total_steps({**tcfg, "n_critic": n_critic}, 0 if mog_spec else len(images))
     steps_per_epoch = None if mog_spec else len(images) / (bs * n_critic)
@@ -320,6 +350,8 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
         G.load_state_dict(state["G"]); D.load_state_dict(state["D"])
         nets.opt_g.load_state_dict(state["opt_g"]); nets.opt_d.load_state_dict(state["opt_d"])
         sampler.load_state_dict(state["sampler"]); ctx.rng.set_state(state["rng"])
+        if ctx.z_rng is not None and state.get("z_rng") is not None:
+            ctx.z_rng.set_state(state["z_rng"])
         torch.set_rng_state(state["torch_rng"])
         if device.startswith("cuda") and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -337,14 +369,24 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
 
     def snapshot() -> dict:
         return {"G": G.state_dict(), "D": D.state_dict(), "opt_g": nets.opt_g.state_dict(),
-                "opt_d": nets.opt_d.state_dict(), "sampler": sampler.state_dict(), "rng": ctx.rng.get_state(),
+                "opt_d": nets.opt_d.state_dict(), "sampler": source.state_dict(), "rng": ctx.rng.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if device.startswith("cuda") else None,
                 "G_ema": None if nets.G_ema is None else nets.G_ema.state_dict(), "method_state": ctx.state,
+                "z_rng": None if ctx.z_rng is None else ctx.z_rng.get_state(),
                 "step": step, "train_seconds": train_seconds, "total_steps": total}
 
+    source = sampler  # where batches come from: the sampler, or the fast path's prefetch thread / device copy
+    if mog_spec is None and fast["data_on_device"]:
+        source = fastpath.DeviceData(sampler, device, float(fast["data_on_device_max_gb"]))
+    elif mog_spec is None and fast["prefetch"]:
+        source = fastpath.Prefetcher(sampler, int(fast["prefetch"]), device, pin=bool(fast["pin_memory"]))
+    to_memory = torch.channels_last if fast["channels_last"] and mog_spec is None else torch.contiguous_format
+
     def next_real():
-        return sampler.next().to(device, non_blocking=True)
+        if source is sampler:
+            return sampler.next().to(device, non_blocking=True).contiguous(memory_format=to_memory)
+        return source.next().contiguous(memory_format=to_memory)
 
     ckpt_every, log_every = int(tcfg["ckpt_every"]), int(tcfg.get("log_every", 10))
     interactive = sys.stderr.isatty() and not os.environ.get("SLURM_JOB_ID")
@@ -360,7 +402,7 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     G.train(); D.train()
     t0 = time.perf_counter()
     while step < total:
-        ctx.step, ctx.epoch = step, _epochs_completed(sampler, mog_spec)
+        ctx.step, ctx.epoch = step, _epochs_completed(source, mog_spec)
         s = train_step(method, nets, next_real, params, ctx)
         step += 1
         step_dev += 1
@@ -376,6 +418,7 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
                 break
         if is_log:
             row = {"step": step, **stats.read()}
+            fastpath.sync(device)
             now = time.perf_counter()
             row["wall_seconds"] = round(train_seconds + now - t0, 3)
             if monitor is not None:  # MoG curves (brc.txt Fig. 2): metrics on the test samples, outside the clock
@@ -388,11 +431,13 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
         if bar is not None:
             bar.update(1)
         if step in eval_at:  # a generator snapshot for metrics over training (kept), outside the clock
+            fastpath.sync(device)
             now = time.perf_counter()
-            snapshots.save(run_dir, step=step, epoch=_epochs_done(sampler, mog_spec), G=G, G_ema=nets.G_ema,
+            snapshots.save(run_dir, step=step, epoch=_epochs_done(source, mog_spec), G=G, G_ema=nets.G_ema,
                            train_seconds=train_seconds + now - t0)
             t0 += time.perf_counter() - now
         if is_ckpt:
+            fastpath.sync(device)
             train_seconds += time.perf_counter() - t0
             log.flush()
             _save(ckpt_dir / f"step{step:08d}.pt", snapshot())
@@ -401,9 +446,14 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
             t0 = time.perf_counter()
         if on_step is not None and on_step(step) and step < total:
             log.close()
+            if source is not sampler:
+                source.close()
             return {"status": "interrupted", "step": step}
+    fastpath.sync(device)
     train_seconds += time.perf_counter() - t0
     log.close()
+    if source is not sampler:
+        source.close()
     if bar is not None:
         bar.close()
 
