@@ -169,6 +169,83 @@ def step_rows(cases: list[Case]) -> list[dict]:
     return rows
 
 
+FAST_CASE = ("lga_cifar10", "wgan_gp", "default")   # the fast-path switches are timed on this run's step
+
+
+def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution: int = 32, cpu_batch: int = 8,
+               n_images: int = 1024) -> dict:
+    """Each fast-path switch (``ganrepro.fastpath``) on its own against the default path, interleaved: one training
+    step of ``FAST_CASE`` with its batches drawn from a prepared-format memmap through the default sampler, the
+    prefetch thread or the device copy (data switches), or with the switch's networks / autocast / latents
+    (compute switches). ``compile`` is timed on CUDA only (on a CPU it needs a C++ toolchain and minutes)."""
+    import numpy as np
+    import torch
+
+    from ganrepro import fastpath, registry
+    from ganrepro.loader import BatchSampler
+    from ganrepro.train import Context, make_nets, train_step
+
+    full = {**cfg, "scale": "full"}
+    exp, m, v = FAST_CASE
+    rc = C.resolve_run(full, exp, m, v, 0)
+    params, tcfg = dict(rc["method_params"]), dict(rc["train"])
+    res, batch = rc["resolution"], int(tcfg["batch_size"])
+    if not device.startswith("cuda"):
+        res, batch = min(res, cpu_resolution), min(batch, cpu_batch)
+        params["resolution"] = res
+    method = registry.get(m)
+    switches = ["default", "prefetch", "data_on_device", "z_on_device", "fused_adam", "bf16", "channels_last"]
+    if device.startswith("cuda"):
+        switches += ["pin_memory", "compile"]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "images.npy"
+        arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n_images, res, res, 3))
+        arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
+        arr.flush()
+        del arr
+        images = np.load(path, mmap_mode="r")
+        setups = {}
+        for sw in switches:
+            fast = {} if sw == "default" else {"prefetch": 2, "pin_memory": True} if sw == "pin_memory" else \
+                {"prefetch": 2} if sw == "prefetch" else {sw: True}
+            fo = fastpath.fast_options({"fast": fast})
+            torch.manual_seed(0)
+            nets = make_nets(method, params, {**tcfg, "fast": fast}, device)
+            if fo["compile"]:
+                fastpath.compile_generator(nets.G, params["z_dim"], device)
+            ctx = Context(rng=torch.Generator().manual_seed(1), device=device, bf16=fo["bf16"])
+            if fo["z_on_device"]:
+                ctx.z_rng = torch.Generator(device=device).manual_seed(2)
+            sampler = BatchSampler(images, batch, 0)
+            src = fastpath.DeviceData(sampler, device, fo["data_on_device_max_gb"]) if fo["data_on_device"] else \
+                fastpath.Prefetcher(sampler, fo["prefetch"], device, fo["pin_memory"]) if fo["prefetch"] else None
+            mf = torch.channels_last if fo["channels_last"] else torch.contiguous_format
+
+            def next_real(src=src, sampler=sampler, mf=mf):
+                b = sampler.next().to(device, non_blocking=True) if src is None else src.next()
+                return b.contiguous(memory_format=mf)
+
+            setups[sw] = (nets, ctx, next_real, src, [])
+        try:
+            for i in range(warmup + repeats):
+                for sw, (nets, ctx, next_real, src, times) in setups.items():
+                    _sync(device)
+                    t = time.perf_counter()
+                    train_step(method, nets, next_real, params, ctx)
+                    _sync(device)
+                    if i >= warmup:
+                        times.append(time.perf_counter() - t)
+                    ctx.step += 1
+        finally:
+            for nets, ctx, next_real, src, times in setups.values():
+                if src is not None:
+                    src.close()
+    med = {sw: statistics.median(s[4]) for sw, s in setups.items()}
+    return {"case": "/".join(FAST_CASE), "resolution": res, "batch_size": batch, "repeats": repeats,
+            "switches": {sw: {"step_s": round(t, 5), "ratio_to_default": round(t / med["default"], 3)}
+                         for sw, t in med.items()}}
+
+
 def bench_loader(n: int = 2048, res: int = 64, batch: int = 64, batches: int = 64) -> dict:
     """Random uint8 batches from a prepared-format memmap (``BatchSampler``, as training reads them)."""
     import numpy as np
@@ -219,7 +296,7 @@ def bench_dag(timeout: int = 300) -> dict:
 
 
 def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,
-        parts: tuple = ("steps", "brc", "metrics", "loader", "dag")) -> dict:
+        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag")) -> dict:
     import torch
 
     from ganrepro.env import hardware
@@ -235,6 +312,8 @@ def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threa
         cases, skipped = step_cases(cfg)
         time_steps(cfg, cases, device, repeats, warmup)
         out["steps"], out["not_in_any_table"] = step_rows(cases), skipped
+    if "fast" in parts:
+        out["fast_path"] = bench_fast(cfg, device, max(repeats, 5), warmup)
     if "brc" in parts:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import brc_step
@@ -271,6 +350,14 @@ def render_markdown(res: dict) -> str:
                          f"{r.get('ratio', '-')} |")
         if res.get("not_in_any_table"):
             lines += ["", "Variants no table trains (not timed): " + ", ".join(res["not_in_any_table"])]
+        lines.append("")
+    if res.get("fast_path"):
+        fp = res["fast_path"]
+        lines += ["## Fast-path switches, each on its own", "",
+                  f"One training step of {fp['case']} at {fp['resolution']} px, batch {fp['batch_size']}, batches "
+                  "from a prepared memmap (`ganrepro/fastpath.py`; `train.fast` keys).", "",
+                  "| switch | ms per step | × default |", "|---|---|---|"]
+        lines += [f"| {sw} | {1000 * x['step_s']:.1f} | {x['ratio_to_default']} |" for sw, x in fp["switches"].items()]
         lines.append("")
     if res.get("brc_solvers"):
         lines += ["## BRC: one VGAN generator update per hypergradient solver", "",

@@ -168,7 +168,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--parts", default="steps,brc,metrics,loader,dag", help="comma-separated subset")
+    p.add_argument("--parts", default="steps,fast,brc,metrics,loader,dag", help="comma-separated subset")
     p.add_argument("--out", default=None, help="Markdown path (the JSON goes beside it); default report/benchmarks.md")
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")

@@ -57,3 +57,13 @@ def test_benchmarks_rule_in_the_dag(tmp_path):
                           "benchmarks"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "rule benchmarks:" in out.stdout and "report/benchmarks.md" in out.stdout
+
+
+def test_fast_path_switches_are_timed_against_the_default(base_cfg):
+    res = bench.bench_fast(base_cfg, "cpu", repeats=1, warmup=0, n_images=32)
+    sw = res["switches"]
+    assert set(sw) == {"default", "prefetch", "data_on_device", "z_on_device", "fused_adam", "bf16", "channels_last"}
+    assert sw["default"]["ratio_to_default"] == 1.0 and all(x["step_s"] > 0 for x in sw.values())
+    md = bench.render_markdown({"device": "cpu", "device_name": "cpu", "torch": "x", "threads": 1, "hardware": {},
+                                "fast_path": res})
+    assert "| prefetch |" in md
