@@ -15,8 +15,23 @@ is written by the real ``ganrepro.prepare.prepare`` from the same zip. Timing st
 start-up excluded) and covers the loader only (uint8 batches, no conversion to float).
 
     python benchmarks/loader_throughput.py [--n64 4096] [--n256 1024] [--out benchmarks/results/loader_throughput.json]
+    python benchmarks/loader_throughput.py --hdcgan512 [--n512 5461] [--tmp /tmp]   # HDCGAN's 512 px reads only
 
 Figures depend on the machine and its load (recorded in the output); the README quotes one run.
+
+``--hdcgan512`` (HDCGAN, hdcgan.txt Sec. 5: batch 32 of 512 x 512 images; the prepared CelebA-512 array is
+202,599 x 512 x 512 x 3 bytes ~ 148 GiB, more than host memory, so training reads it from disk at random): writes a
+prepared array in the suite's format (``images.npy`` + ``manifest.json``, ``--n512`` images, default 5,461 = 4.0 GiB,
+many batches) under ``--tmp``, deleted afterwards, and reads random batches of 32 from it in one thread:
+``sampler``, ``ganrepro.loader.BatchSampler.next()``, what the default training loop calls between steps (the sorted
+fancy-indexed read plus the conversion to float NCHW in [-1, 1] on the host); ``uint8``,
+``BatchSampler.next_uint8().contiguous()``, what the fast path's prefetch thread reads (``train.fast.prefetch``,
+``ganrepro.fastpath``: the batch goes to the device as uint8 and is converted there); ``read``, the same indexed
+read alone (uint8 NHWC as stored, no transpose): what the storage gives. Each is measured twice over
+one shuffled epoch (every image read once): from the **page
+cache** (the file just written, every page resident) and from **disk** (after ``fsync`` and
+``posix_fadvise(DONTNEED)`` on the file with no mapping open; the drop of the page cache is checked in
+/proc/meminfo and recorded). The result goes under ``hdcgan512`` in the output JSON, the other rows kept.
 """
 from __future__ import annotations
 
@@ -110,13 +125,117 @@ def images_per_s(ds: Dataset, batched: bool, epochs: int = 1, workers: int = 2, 
     return n / (time.perf_counter() - t0)
 
 
+def _cached_kib() -> int:
+    """The kernel's page cache ("Cached" in /proc/meminfo), KiB."""
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Cached:"))
+
+
+def _drop_cache(path: Path) -> int:
+    """Write back and drop ``path``'s pages from the page cache (no mapping of it may be open); returns KiB freed."""
+    before = _cached_kib()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return before - _cached_kib()
+
+
+def write_prepared_512(folder: Path, n: int, res: int = 512, chunk: int = 256) -> float:
+    """A prepared array of ``n`` random uint8 images in the suite's format (``ganrepro.prepare``'s layout, a
+    manifest that ``load_prepared`` accepts); returns the write rate in MiB/s."""
+    from ganrepro.io import write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    arr = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, res, res, 3))
+    for i in range(0, n, chunk):
+        arr[i:i + chunk] = rng.integers(0, 256, (min(chunk, n - i), res, res, 3), dtype=np.uint8)
+    arr.flush()
+    del arr
+    write_json(folder / "manifest.json", {"count": n, "shape": [n, res, res, 3], "dtype": "uint8", "layout": "NHWC",
+                                          "format_version": 1, "source": {"format": "benchmark fixture"}})
+    return n * res * res * 3 / 2 ** 20 / (time.perf_counter() - t0)
+
+
+def random_batches_per_s(folder: Path, batch: int, how: str, seed: int) -> dict:
+    """One shuffled epoch of random batches (``how``: ``uint8`` reads, or ``sampler``: BatchSampler.next())."""
+    from ganrepro.loader import BatchSampler, load_prepared
+
+    images = load_prepared(folder, verify=False)
+    sampler = BatchSampler(images, batch, seed)
+    steps = len(images) // batch
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        if how == "sampler":  # the default path: read + conversion to float NCHW on the host
+            x = sampler.next()
+        elif how == "uint8":  # what the fast path's prefetch thread reads (ganrepro.fastpath.Prefetcher): uint8 NCHW
+            x = sampler.next_uint8().contiguous()
+        else:  # "read": the same sorted fancy-indexed read alone (uint8 NHWC, no transpose): the storage's share
+            x = np.ascontiguousarray(images[sampler.next_indices()])
+        assert x.shape[0] == batch
+    dt = time.perf_counter() - t0
+    image_bytes = int(np.prod(images.shape[1:]))
+    del images, sampler, x  # no mapping of the file stays open (the disk tier drops its pages next)
+    return {"batches": steps, "seconds": round(dt, 3), "images_per_s": round(steps * batch / dt, 1),
+            "mib_per_s": round(steps * batch * image_bytes / 2 ** 20 / dt, 1)}
+
+
+def bench_hdcgan512(n: int, tmp_root: str, batch: int = 32) -> dict:
+    """HDCGAN's 512 px random-batch reads, from the page cache and from disk (module docstring)."""
+    import shutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="hdcgan512_loader_", dir=tmp_root))
+    try:
+        folder = tmp / "celeba_512"
+        write_mib_s = write_prepared_512(folder, n)
+        npy = folder / "images.npy"
+        out = {"images": n, "resolution": 512, "batch": batch, "file_gib": round(npy.stat().st_size / 2 ** 30, 2),
+               "dir": str(tmp_root), "write_mib_per_s": round(write_mib_s, 1), "threads": torch.get_num_threads(),
+               "process": "one thread, batches read back to back (no training in between)", "cpu_affinity":
+               sorted(os.sched_getaffinity(0)), "loadavg_1min_start": round(os.getloadavg()[0], 2)}
+        for k, how in enumerate(("read", "uint8", "sampler")):
+            for tier in ("page_cache", "disk"):
+                if tier == "page_cache":
+                    np.asarray(np.load(npy, mmap_mode="r")).sum(dtype=np.uint64)  # every page resident
+                    freed = None
+                else:
+                    freed = _drop_cache(npy)
+                r = random_batches_per_s(folder, batch, how, seed=10 * k + (tier == "disk"))
+                if freed is not None:
+                    r["page_cache_dropped_gib"] = round(freed / 2 ** 20, 2)
+                out[f"{how}_{tier}"] = r
+                print(f"512 px, batch {batch}, {how}, {tier}: {r['images_per_s']} images/s ({r['mib_per_s']} MiB/s)"
+                      + (f"; page cache dropped by {r['page_cache_dropped_gib']} GiB first" if freed is not None
+                         else ""), flush=True)
+        out["loadavg_1min_end"] = round(os.getloadavg()[0], 2)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n64", type=int, default=4096)
     ap.add_argument("--n256", type=int, default=1024)
     ap.add_argument("--out", default="benchmarks/results/loader_throughput.json")
+    ap.add_argument("--hdcgan512", action="store_true", help="only HDCGAN's 512 px random-batch reads (docstring)")
+    ap.add_argument("--n512", type=int, default=5461, help="images of the 512 px fixture (5461 = 4.0 GiB)")
+    ap.add_argument("--tmp", default="/tmp", help="where the 512 px fixture is written (and deleted)")
     a = ap.parse_args(argv)
     torch.manual_seed(0)
+    if a.hdcgan512:
+        from ganrepro.io import read_json
+
+        res = bench_hdcgan512(a.n512, a.tmp)
+        prev = read_json(a.out) if Path(a.out).exists() else {}
+        write_json(a.out, {**prev, "hdcgan512": {**res, "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "platform": platform.platform()}}})
+        return
     cases = [  # (res, n, source size (w, h), jpeg quality, center crop, filter)
         (64, a.n64, (178, 218), 90, 178, "bilinear"),
         (256, a.n256, (500, 625), 90, None, "bicubic"),

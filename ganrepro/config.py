@@ -88,6 +88,13 @@ def validate_config(cfg: dict) -> None:
         elif m not in registry.PLANNED_METHODS:
             raise ConfigError(f"{where} names method {m!r}, which is neither registered ({registry.registered()}) "
                               f"nor a planned method whose module has not landed ({sorted(registry.PLANNED_METHODS)})")
+    for spec in T.load_all():  # real_data rows (ganrepro.real_data): an image experiment's training images
+        for cell in spec.cells():
+            exp = (cell.real or {}).get("experiment")
+            if cell.real is not None and (exp not in cfg["experiments"] or is_mog(cfg, exp)):
+                raise ConfigError(f"{spec.path.name}: cell ({cell.row_id}, {cell.col_id}): real_data names "
+                                  f"experiment {exp!r}, which config key 'experiments' does not define as an image "
+                                  f"experiment")
 
 
 def _check_method_params(cfg: dict) -> None:
@@ -353,6 +360,37 @@ def slurm_warnings(cfg: dict) -> list[str]:
     if "slurm_account" not in slurm_resources(cfg, gpu=False):
         out.append("no SLURM account set (GANREPRO_SLURM_ACCOUNT or config key slurm.account): jobs are charged to "
                    "your default account")
+    if not gpu_mem_constraint(cfg):
+        for exp in sorted({e for e, _, _ in planned_runs(cfg) if gpu_memory_resources(cfg, e)}):
+            gb = cfg["experiments"][exp]["gpu_mem_gb"]
+            out.append(f"{exp} runs need a GPU with >= {gb} GB (config experiments.{exp}.gpu_mem_gb) and sbatch is "
+                       f"not told: set slurm.gpu_mem_constraint / GANREPRO_SLURM_GPU_MEM_CONSTRAINT to your "
+                       f"cluster's node feature for it (e.g. 'gpu{{gb}}g'), or give them a large GPU model (README "
+                       f"'GPU memory')")
+    return out
+
+
+def gpu_mem_constraint(cfg: dict) -> str | None:
+    """The sbatch --constraint template for GPU memory (config slurm.gpu_mem_constraint, else the environment)."""
+    import os
+
+    return (cfg.get("slurm") or {}).get("gpu_mem_constraint") or os.environ.get("GANREPRO_SLURM_GPU_MEM_CONSTRAINT")
+
+
+def gpu_memory_resources(cfg: dict, experiment: str) -> dict:
+    """Resources of the GPU jobs (train, evaluate, curve) of ``experiment`` for the GPU memory its runs need: config
+    ``experiments.<e>.gpu_mem_gb``, at full scale only (smoke runs are 16 px, batch 8). ``gpu_mem_gb`` is always set
+    (the dry run shows it; the SLURM executor itself ignores it); ``constraint`` (sbatch ``-C``) as well where
+    ``slurm.gpu_mem_constraint`` or GANREPRO_SLURM_GPU_MEM_CONSTRAINT gives the cluster's node-feature expression,
+    "{gb}" replaced by the number (Slurm has no GPU-memory request of its own: clusters tag nodes with features).
+    {} where the experiment sets none (HDCGAN's 512 px runs set 24: hdcgan.txt Sec. 4.1, "24GB GPU memory setting")."""
+    gb = cfg["experiments"][experiment].get("gpu_mem_gb")
+    if gb is None or cfg["scale"] != "full":
+        return {}
+    out = {"gpu_mem_gb": int(gb)}
+    template = gpu_mem_constraint(cfg)
+    if template:
+        out["constraint"] = template.replace("{gb}", str(int(gb)))
     return out
 
 

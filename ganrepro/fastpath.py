@@ -3,7 +3,7 @@ default (the default path is the one whose resume is bit-identical on CPU; ``tes
 
 | key | what it does | same results as the default path? |
 |---|---|---|
-| ``prefetch: K`` | a background thread reads the next K batches from the prepared memmap (uint8, pinned when ``pin_memory``) while the GPU trains; batches are copied to the device as uint8 and converted to float there | the same batches, in the same order; a checkpoint records the sampler state after the last batch consumed, so resume is exact |
+| ``prefetch: K`` | a background thread reads the next K batches from the prepared memmap (uint8 as stored, (B, H, W, 3): no transpose on the host; pinned when ``pin_memory``) while the GPU trains; batches are copied to the device as uint8, transposed and converted to float there | the same batches, in the same order; a checkpoint records the sampler state after the last batch consumed, so resume is exact |
 | ``pin_memory`` | page-locked host batches, so ``non_blocking`` copies overlap compute (CUDA only; ignored on CPU) | yes |
 | ``data_on_device`` | the whole prepared array copied to the device once (uint8), batches indexed there (small datasets: CIFAR, STL at 32 px; refused when larger than ``data_on_device_max_gb``) | the same batches |
 | ``z_on_device`` | latents drawn on the device by a device generator (no host-to-device copy per step) | a different random stream (seeded, checkpointed) |
@@ -59,7 +59,7 @@ class Prefetcher:
     def _work(self):
         try:
             while not self._stop.is_set():
-                b = self.sampler.next_uint8().contiguous()
+                b = self.sampler.next_block()  # (B, H, W, 3) as read: no transpose on the host
                 if self.pin:
                     b = b.pin_memory()
                 item = (b, self.sampler.light_state())
@@ -79,7 +79,7 @@ class Prefetcher:
         if isinstance(b, BaseException):
             raise b
         self._light = light
-        return to_float(b.to(self.device, non_blocking=True))
+        return to_float(b.to(self.device, non_blocking=True).permute(0, 3, 1, 2))
 
     def state_dict(self) -> dict:
         return self._state_of(self._light)

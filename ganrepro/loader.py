@@ -93,10 +93,13 @@ class BatchSampler:
         self.pos += self.batch_size
         return idx
 
+    def next_block(self):
+        """The next batch as read: a contiguous uint8 (B, H, W, 3) tensor."""
+        return self._torch.from_numpy(np.ascontiguousarray(self.images[self.next_indices()]))
+
     def next_uint8(self):
         """The next batch as a uint8 (B, 3, H, W) tensor (a view of the read (B, H, W, 3) block)."""
-        batch = self._torch.from_numpy(np.ascontiguousarray(self.images[self.next_indices()]))
-        return batch.permute(0, 3, 1, 2)
+        return self.next_block().permute(0, 3, 1, 2)
 
     def next(self):
         return to_float(self.next_uint8())

@@ -250,7 +250,7 @@ def metric_curves_figure(spec, cfg, out_path, x_by_column: dict[str, str] | None
     x_by_column = dict(x_by_column or {})
     for c in spec.curve_claims:
         x_by_column[c["column"]] = c["x"]
-    rows = [r["id"] for r in spec.rows if not r.get("published_only")]
+    rows = [r["id"] for r in spec.rows if not r.get("published_only") and "real_data" not in r]  # runs only
     labels = {r["id"]: r["label"] for r in spec.rows}
     cols = spec.columns
     fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 3.4), squeeze=False)

@@ -34,6 +34,9 @@ METRICS = {
     "solver_time": {"better": -1, "tol": {"rel": 0.50}},
     "solver_memory": {"better": -1, "tol": {"rel": 0.50}},
 }
+# metrics a ``real_data`` row can compute on an experiment's training images (``ganrepro.real_data``)
+REAL_DATA_METRICS = ("ms_ssim",)
+REAL_DATA_KEYS = {"experiment"}
 VERDICTS = ("reproduced", "not reproduced", "not run", "diverged", "published only", "missing", "not comparable",
             "no published value")
 
@@ -67,6 +70,7 @@ class Cell:
     run: dict | None          # None for published-only rows
     published: Published | None
     published_only: bool = False
+    real: dict | None = None  # real_data rows: {"experiment": ...}, the training images measured (run is None)
 
 
 @dataclass
@@ -99,11 +103,14 @@ class TableSpec:
                                     pub.get("note"))
                 elif pub is not None:
                     pub = Published(str(pub))
-                run = None
-                if not row.get("published_only"):
+                run = real = None
+                if row.get("real_data") is not None:  # the experiment's training images, not a trained run
+                    rd = row["real_data"] if isinstance(row["real_data"], dict) else {}
+                    real = {"experiment": rd.get("experiment") or col.get("run", {}).get("experiment")}
+                elif not row.get("published_only"):
                     run = {**col.get("run", {}), **row.get("run", {}), **ov.get("run", {})}
                 out.append(Cell(row["id"], col["id"], row["label"], col["label"], metric, run, pub,
-                                bool(row.get("published_only"))))
+                                bool(row.get("published_only")), real))
         return out
 
     def tol(self, metric: str) -> dict:
@@ -244,7 +251,10 @@ def load_spec(path) -> TableSpec:
     _check(rt is None or rt in col_ids, path, f"protocol ratio_to must be a column id, got {rt!r}")
     for r in spec.rows:
         _check("label" in r, path, f"row {r['id']} has no label")
-        _check(r.get("published_only") or "run" in r, path, f"row {r['id']} has neither run nor published_only")
+        _check(r.get("published_only") or "run" in r or "real_data" in r, path,
+               f"row {r['id']} has neither run, real_data nor published_only")
+        if "real_data" in r:
+            _check_real_data_row(r, path, d.get("cells") or {})
         for cid, v in r.get("published", {}).items():
             _check(cid in col_ids, path, f"row {r['id']} publishes unknown column {cid!r}")
             raw = v.get("value") if isinstance(v, dict) else v
@@ -256,6 +266,11 @@ def load_spec(path) -> TableSpec:
         if cell.published is not None:
             _check(_is_number_text(cell.published.value), path, f"{where}: published value must be a quoted number")
             _check(cell.published.std is None or _is_number_text(cell.published.std), path, f"{where}: bad std")
+        if cell.real is not None:
+            _check(isinstance(cell.real["experiment"], str), path,
+                   f"{where}: real_data row needs an experiment (real_data.experiment or the column's run)")
+            _check(cell.metric in REAL_DATA_METRICS, path, f"{where}: real_data rows compute "
+                                                           f"{list(REAL_DATA_METRICS)} only, not {cell.metric!r}")
         if cell.run is not None:
             missing = {"experiment", "method", "variant"} - set(cell.run)
             _check(not missing, path, f"{where}: run lacks {sorted(missing)}")
@@ -264,12 +279,37 @@ def load_spec(path) -> TableSpec:
             sd = cell.run.get("seeds")
             _check(sd is None or (isinstance(sd, list) and sd and all(isinstance(x, int) for x in sd)), path,
                    f"{where}: run seeds must be a non-empty list of integers, got {sd!r}")
+    real_rows = {r["id"] for r in spec.rows if "real_data" in r}
+    for c in spec.curve_claims:
+        from ganrepro.curve_claims import claim_rows
+
+        bad = sorted(set(claim_rows(c)) & real_rows)
+        _check(not bad, path, f"curve claim {c['id']}: real_data row(s) {bad} have no curve over training")
     metric_of = {(c.row_id, c.col_id): c.metric for c in spec.cells()}
     for cl in spec.claims + [mine for _, mine, _ in reading_claims(spec)]:
         for a, b, where in claim_cells(spec, cl):
             _check(metric_of[a] == metric_of[b], path, f"claim {cl['id']}: {where} compares {metric_of[a]} with "
                                                          f"{metric_of[b]}")
     return spec
+
+
+def _check_real_data_row(r: dict, path: Path, overrides: dict) -> None:
+    """A ``real_data`` row: the table's metric on the training images of an experiment's dataset at its resolution,
+    under the table's protocol (``ganrepro.real_data``; e.g. HDCGAN Table 1's real-pair MS-SSIM). ``real_data: true``
+    takes the experiment of each column's run; ``real_data: {experiment: X}`` names it. No run, no published_only."""
+    rd = r["real_data"]
+    _check(rd is True or isinstance(rd, dict), path,
+           f"row {r['id']}: real_data must be true or a mapping {{experiment: ...}}, got {rd!r}")
+    if isinstance(rd, dict):
+        unknown = set(rd) - REAL_DATA_KEYS
+        _check(not unknown, path, f"row {r['id']}: real_data: unknown key(s) {sorted(unknown)}; allowed: "
+                                  f"{sorted(REAL_DATA_KEYS)}")
+        _check(rd.get("experiment") is None or isinstance(rd["experiment"], str), path,
+               f"row {r['id']}: real_data.experiment must be an experiment name, got {rd.get('experiment')!r}")
+    for key in ("run", "published_only"):
+        _check(key not in r, path, f"row {r['id']}: a real_data row has no {key} (it measures training images)")
+    _check(not any("run" in ov for ov in (overrides.get(r["id"]) or {}).values()), path,
+           f"cells of real_data row {r['id']}: no run overrides")
 
 
 def claim_cells(spec: TableSpec, claim: dict) -> list[tuple[tuple[str, str], tuple[str, str], str]]:

@@ -94,6 +94,8 @@ def _read_metrics(path: Path) -> dict | None:
 def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
     if cell.published_only:
         return CellResult(cell, "published only", note="copied by the paper from another article; not re-run")
+    if cell.real is not None:  # a real_data row: the training images' own value (ganrepro.real_data)
+        return evaluate_real_cell(spec, cfg, cell)
     run = cell.run
     if run["method"] not in cfg["methods"] or not registry.is_runnable(run["method"], run["variant"]):
         why = "method not implemented yet" if run["method"] not in registry.METHOD_MODULES else \
@@ -152,6 +154,30 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
     res.verdict = "reproduced" if abs(res.delta) <= allowed or better else "not reproduced"
     rule = f"|Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}" + ("; better than published" if better else "")
     res.note = "; ".join(notes + [rule])
+    return res
+
+
+def evaluate_real_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
+    """A ``real_data`` cell: the metric of the experiment's training images (rule ``real_data_metrics``), one
+    measurement (n = 1, no seed spread); "no published value" unless the spec prints one, then judged as a run."""
+    from ganrepro import real_data
+
+    path = Path(real_data.metrics_path(cfg, spec, cell))
+    m = _read_metrics(path)
+    if m is None or cell.metric not in m["values"]:
+        return CellResult(cell, "missing", note=f"real-data reference not computed: {path} (rule real_data_metrics)")
+    res = CellResult(cell, "no published value", float(m["values"][cell.metric]), None, 1,
+                     note=real_data.describe(m))
+    if cell.published is None:
+        return res
+    res.delta = res.mean - cell.published.mean
+    if not m.get("comparable", False):
+        res.verdict, res.note = "not comparable", "; ".join([res.note, m.get("label") or "not comparable"])
+        return res
+    allowed, rule = allowed_difference(spec, cell, res)
+    better = METRICS[cell.metric]["better"] * res.delta >= 0
+    res.verdict = "reproduced" if abs(res.delta) <= allowed or better else "not reproduced"
+    res.note = f"{res.note}; |Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}"
     return res
 
 

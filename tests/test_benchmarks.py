@@ -146,3 +146,42 @@ def test_curve_share_counts_the_papers_points_and_adds_up(tmp_path):
     assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 128)} == lga_brc
     assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 0)} == lga_brc | {"hdcgan_celeba512"}
     assert len(curve_share.curve_runs(cfg, None, 0)) == 34 + 3  # LGA 8 x 4 + BRC's LSGAN pair, HDCGAN's 3 readings
+
+
+def test_hdcgan_step_cpu_memory_model_and_gpu_record(tmp_path):
+    """benchmarks/hdcgan_step.py at tiny sizes: the CPU step timed through train_step, images/s = batch / median,
+    the meta-device memory and FLOP model, and the GPU section timed with CUDA or recorded as absent without."""
+    spec_h = importlib.util.spec_from_file_location("hdcgan_step", ROOT / "benchmarks" / "hdcgan_step.py")
+    hdcgan_step = importlib.util.module_from_spec(spec_h)
+    spec_h.loader.exec_module(hdcgan_step)
+    out = tmp_path / "hdcgan.json"
+    before = torch.get_num_threads()
+    assert hdcgan_step.main(["--repeats", "1", "--warmup", "0", "--threads", "1", "--cpu-res", "16", "--gpu-res",
+                             "32", "--batch", "2", "--width", "4", "--out", str(out)]) == 0
+    assert torch.get_num_threads() == before
+    res = json.loads(out.read_text())
+    assert res["benchmark"] == "hdcgan_step" and "start" in res["loadavg_1min"]
+    cpu, mem, gpu = (res["results"][k] for k in ("cpu", "memory_model", "gpu"))
+    assert (cpu["experiment"], cpu["resolution"], cpu["batch_size"], cpu["g_width"]) == ("hdcgan_celeba512", 16, 2, 4)
+    assert cpu["seconds"] > 0 and abs(cpu["images_per_s"] - 2 / cpu["seconds"]) < 0.02 * cpu["images_per_s"]
+    assert mem["resolution"] == 32 and mem["params"] > 0
+    assert mem["weights_grads_adam_fp32_bytes"] == 16 * mem["params"]
+    assert all(v > 0 for v in mem["saved_activations_bytes"].values()) and mem["flops"]["step"] > 0
+    if torch.cuda.is_available():
+        assert set(gpu["settings"]) == {"fp32", "bf16_autocast", "channels_last", "bf16_autocast+channels_last"}
+    else:
+        assert gpu["present"] is False and "no GPU present" in gpu["note"]
+
+
+def test_loader_throughput_512_random_batches(tmp_path):
+    """benchmarks/loader_throughput.py --hdcgan512 on a tiny fixture: both read paths from the page cache and from
+    disk (the file's pages dropped first), and the fixture deleted afterwards."""
+    spec_l = importlib.util.spec_from_file_location("loader_throughput", ROOT / "benchmarks" / "loader_throughput.py")
+    lt = importlib.util.module_from_spec(spec_l)
+    spec_l.loader.exec_module(lt)
+    r = lt.bench_hdcgan512(n=70, tmp_root=str(tmp_path))
+    assert (r["resolution"], r["batch"], r["images"]) == (512, 32, 70)
+    for key in [f"{how}_{tier}" for how in ("read", "uint8", "sampler") for tier in ("page_cache", "disk")]:
+        assert r[key]["batches"] == 2 and r[key]["images_per_s"] > 0, key
+    assert "page_cache_dropped_gib" in r["uint8_disk"] and "page_cache_dropped_gib" not in r["uint8_page_cache"]
+    assert list(tmp_path.iterdir()) == []  # the fixture is gone

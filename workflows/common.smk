@@ -28,6 +28,10 @@ BRC_REFERENCE_TABLES = ["brc_table_mog_ring5", "brc_table2", "brc_table_solver"]
 RUNS = C.planned_runs(config)  # (experiment, method, variant) the tables need and the registry can train
 # SLURM partition/account for the cluster profile (ignored by local runs): config keys or environment variables
 SLURM_CPU, SLURM_GPU = C.slurm_resources(config, gpu=False), C.slurm_resources(config, gpu=True)
+# GPU memory a run of the experiment needs (config experiments.<e>.gpu_mem_gb, full scale): resource gpu_mem_gb on its
+# train / evaluate / curve jobs, and sbatch --constraint where slurm.gpu_mem_constraint is set (C.gpu_memory_resources)
+GPU_MEMORY = {k: (lambda wc, k=k: C.gpu_memory_resources(config, wc.experiment).get(k))
+              for k in ("gpu_mem_gb", "constraint") if k == "gpu_mem_gb" or C.gpu_mem_constraint(config)}
 if (config.get("slurm") or {}).get("profile") and not (workflow.remote_exec or workflow.subprocess_exec):
     for _why in C.slurm_warnings(config):
         print(f"ganrepro: warning: {_why}", file=sys.stderr)
@@ -84,6 +88,13 @@ def table_metrics(spec):
             out.update(f"{run_dir(r['experiment'], r['method'], r['variant'], s)}/metrics.json"
                        for s in C.cell_seeds(config, r))
     return sorted(out)
+
+
+def table_real_data(spec):
+    """The real-data reference metrics its real_data rows read (rule real_data_metrics, ganrepro.real_data)."""
+    from ganrepro import real_data
+
+    return real_data.targets(config, spec)
 
 
 def table_curves(spec):

@@ -34,10 +34,32 @@ rule evaluate:
         seed=r"\d+",
     resources:
         **SLURM_GPU,
+        **GPU_MEMORY,
     conda:
         CONDA_ENV
     script:
         "scripts/evaluate.py"
+
+
+# Real-data reference rows (a table row with real_data: HDCGAN Table 1's MS-SSIM of real CelebA pairs): the table's
+# metric on 2 x pairs training images of the prepared array, resized as generated samples are (ganrepro/real_data.py).
+rule real_data_metrics:
+    input:
+        manifest=f"{P['prepared']}/{{dataset}}_{{res}}/manifest.json",
+    output:
+        f"{RESULTS}/real_data/{{dataset}}_{{res}}/ms_ssim_{{pairs}}pairs_{{msres}}px.json",
+    log:
+        f"{RESULTS}/real_data/logs/{{dataset}}_{{res}}_ms_ssim_{{pairs}}pairs_{{msres}}px.log",
+    wildcard_constraints:
+        res=r"\d+",
+        pairs=r"\d+",
+        msres=r"\d+",
+    resources:
+        **SLURM_CPU,
+    conda:
+        CONDA_ENV
+    script:
+        "scripts/real_data_metrics.py"
 
 
 # Metrics over training: the run's own protocol (as rule evaluate) at each snapshot its train.eval_points kept ->
@@ -55,6 +77,7 @@ rule curve:
         seed=r"\d+",
     resources:
         **SLURM_GPU,
+        **GPU_MEMORY,
     conda:
         CONDA_ENV
     script:

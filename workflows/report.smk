@@ -8,6 +8,7 @@ for _spec in TABLES:
         input:
             table_metrics(_spec),
             table_curves(_spec),  # the curves its claims over training read (LGA Fig. 2's time to threshold)
+            table_real_data(_spec),  # its real_data rows' reference (HDCGAN Table 1: MS-SSIM of real pairs)
             spec=os.path.relpath(_spec.path),  # editing a spec re-renders its table; relative: a moved checkout does not
         output:
             table_outputs(_spec),

@@ -12,6 +12,7 @@ rule train:
         seed=r"\d+",
     resources:
         **SLURM_GPU,
+        **GPU_MEMORY,
     conda:
         CONDA_ENV
     script:
