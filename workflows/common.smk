@@ -72,6 +72,13 @@ def prepared_manifest(experiment):
     return f"{P['prepared']}/{dataset}_{res}/manifest.json"
 
 
+# BRC's mixtures train on a CPU in seconds: rule train_mog trains and evaluates them in one job (one process start
+# instead of two); every other experiment goes through rules train and evaluate.
+MOG_EXPERIMENTS = sorted(e for e in config["experiments"] if C.is_mog(config, e))
+MOG_RE = "|".join(MOG_EXPERIMENTS) or "(?!)"
+IMAGE_EXPERIMENT_RE = rf"(?!(?:{MOG_RE})/)[^/]+"  # not a mixture: the lookahead sees the "/" after it
+
+
 def train_inputs(wc):
     if C.is_mog(config, wc.experiment):  # sampled on the fly: no prepared data
         return []

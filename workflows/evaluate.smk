@@ -32,6 +32,7 @@ rule evaluate:
         f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/evaluate.log",
     wildcard_constraints:
         seed=r"\d+",
+        experiment=IMAGE_EXPERIMENT_RE,  # the mixtures are evaluated inside their training job (rule train_mog)
     resources:
         **SLURM_GPU,
         **GPU_MEMORY,
