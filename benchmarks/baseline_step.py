@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/baseline_step.py [--repeats N] [--warmup N] [--threads 2] [--only 32|64|128]
                                                  [--width-scale F] [--out benchmarks/results/baseline_step.json]
 
-A step is the training loop's own ``ganrepro.train.train_step``: ``n_critic`` discriminator updates (each on a real
+The step timer is the benchmark target's (``ganrepro.bench.time_steps``, ``python -m ganrepro bench``), here at each
+table's own resolution and batch instead of the target's CPU cap. A step is the training loop's own
+``ganrepro.train.train_step``: ``n_critic`` discriminator updates (each on a real
 batch and a fresh fake batch) and one generator update, Adam steps included, with each run's resolved full-scale
 settings (networks, widths, batch, n_critic) from ``config/config.yaml``. Groups: the baselines of one table at one
 resolution, timed interleaved in one process (each repeat times one step of every member in turn, so load changes
@@ -31,10 +33,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganrepro import registry  # noqa: E402
+from ganrepro.bench import Case, time_steps  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets, train_step  # noqa: E402
+from ganrepro.train import Context, make_nets  # noqa: E402
 
 # (group name, resolution, [(row label, experiment, method, variant)], reference row label)
 GROUPS = [
@@ -56,7 +59,6 @@ GROUPS = [
      "SNGAN (ResNet, n_dis 5)"),
 ]
 DEFAULTS = {32: {"warmup": 2, "repeats": 8}, 64: {"warmup": 1, "repeats": 5}, 128: {"warmup": 1, "repeats": 3}}
-N_BATCHES = 2
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "baseline_step.json"
 
 
@@ -87,6 +89,7 @@ class _OTClock:
 
 
 def _setup(cfg, experiment, method_name, variant, width_scale, seed=0):
+    """(method, nets, params, ctx, batch) of one run at full-scale settings, widths scaled (``curve_share``)."""
     rc = resolve_run(cfg, experiment, method_name, variant, seed)
     method = registry.get(method_name)
     params = dict(rc["method_params"])
@@ -99,45 +102,37 @@ def _setup(cfg, experiment, method_name, variant, width_scale, seed=0):
 
 
 def bench_group(cfg, name, res, rows, ref, repeats, warmup, width_scale) -> dict:
+    """One group timed by the benchmark target's own step timer (``ganrepro.bench.time_steps``: interleaved, the
+    table's resolution and batch, no CPU cap), WGAN-QC's OT solve clocked inside its steps."""
     rows = [r for r in rows if registry.is_runnable(r[2], r[3])]
-    setups = {label: _setup(cfg, exp, m, v, width_scale) for label, exp, m, v in rows}
-    batch = {label: s[4] for label, s in setups.items()}
-    g = torch.Generator().manual_seed(0)
-    reals = {bs: [torch.rand(bs, 3, res, res, generator=g) * 2 - 1 for _ in range(N_BATCHES)]
-             for bs in set(batch.values())}
+    cases = {label: Case(exp, m, v) for label, exp, m, v in rows}
     clock = _OTClock()
     ot = {label: [] for label, _, m, _ in rows if m == "wgan_qc"}
+    label_of = {id(c): label for label, c in cases.items()}
+
+    def after(case, dt):
+        if label_of[id(case)] in ot:
+            ot[label_of[id(case)]].append(clock.seconds)
+
     if ot:
         clock.install()
-    times = {label: [] for label in setups}
     try:
-        for i in range(warmup + repeats):
-            for label, (method, nets, params, ctx, bs) in setups.items():
-                real = reals[bs][i % N_BATCHES]
-                clock.seconds = 0.0
-                t = time.perf_counter()
-                train_step(method, nets, lambda: real, params, ctx)
-                dt = time.perf_counter() - t
-                ctx.step += 1
-                if i >= warmup:
-                    times[label].append(dt)
-                    if label in ot:
-                        ot[label].append(clock.seconds)
+        time_steps(cfg, list(cases.values()), "cpu", repeats, warmup, cpu_resolution=res, cpu_batch=10**9,
+                   width_scale=width_scale, before=lambda c: setattr(clock, "seconds", 0.0), after=after)
     finally:
         clock.uninstall()
-    med = {label: statistics.median(t) for label, t in times.items()}
+    med = {label: statistics.median(c.times) for label, c in cases.items()}
     out = {"group": name, "resolution": res, "repeats": repeats, "warmup": warmup, "width_scale": width_scale,
            "rows": {}}
     for label, exp, m, v in rows:
-        p = setups[label][2]
-        row = {"experiment": exp, "method": m, "variant": v, "batch_size": batch[label], "n_critic": p["n_critic"],
-               "g_width": p["g_width"], "d_width": p["d_width"], "seconds": round(med[label], 4),
-               "per_repeat_seconds": [round(t, 4) for t in times[label]]}
+        c = cases[label]
+        row = {"experiment": exp, "method": m, "variant": v, **c.info, "seconds": round(med[label], 4),
+               "per_repeat_seconds": [round(t, 4) for t in c.times]}
         if ref in med:
             row["ratio_to_" + ref] = round(med[label] / med[ref], 3)
         if label in ot:
             row["ot_seconds"] = round(statistics.median(ot[label]), 4)
-            row["ot_share"] = round(statistics.median(a / b for a, b in zip(ot[label], times[label])), 4)
+            row["ot_share"] = round(statistics.median(a / b for a, b in zip(ot[label], c.times)), 4)
         out["rows"][label] = row
     return out
 

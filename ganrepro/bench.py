@@ -107,8 +107,12 @@ def _sync(device: str) -> None:
 
 
 def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: int, cpu_resolution: int = 32,
-               cpu_batch: int = 8) -> None:
-    """Fill each case's ``times`` (seconds per training step) and ``info``; cases of one experiment interleaved."""
+               cpu_batch: int = 8, width_scale: float = 1.0, before=None, after=None) -> None:
+    """Fill each case's ``times`` (seconds per training step) and ``info``; cases of one experiment interleaved.
+
+    On a CPU image runs are capped at ``cpu_resolution`` px and ``cpu_batch`` (pass large caps for the paper's
+    size); ``width_scale`` multiplies g_width / d_width; ``before(case)`` / ``after(case, seconds)`` are called
+    around every timed step (e.g. a clock inside the step: ``benchmarks/baseline_step.py``'s OT solve)."""
     import torch
 
     from ganrepro import registry
@@ -123,6 +127,9 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
         for c in group:
             rc = C.resolve_run(full, exp, c.method, c.variant, 0)
             params = dict(rc["method_params"])
+            for k in ("g_width", "d_width"):
+                if k in params and width_scale != 1.0:
+                    params[k] = max(1, int(round(params[k] * width_scale)))
             res, batch = rc["resolution"], int(rc["train"]["batch_size"])
             if not device.startswith("cuda") and res:
                 res, batch = min(res, cpu_resolution), min(batch, cpu_batch)
@@ -138,11 +145,14 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
                 reals = [MoGSampler(rc["mog"], batch, k).next().to(device) for k in range(2)]
             else:
                 reals = [(torch.rand(batch, 3, res, res, generator=g) * 2 - 1).to(device) for _ in range(2)]
-            c.info = {"resolution": res, "batch_size": batch, "n_critic": int(params.get("n_critic", 1))}
+            c.info = {"resolution": res, "batch_size": batch, "n_critic": int(params.get("n_critic", 1)),
+                      **{k: params[k] for k in ("g_width", "d_width") if k in params}}
             setups.append((c, method, nets, params, ctx, reals))
         for i in range(warmup + repeats):
             for c, method, nets, params, ctx, reals in setups:
                 real = reals[i % 2]
+                if before is not None:
+                    before(c)
                 _sync(device)
                 t = time.perf_counter()
                 train_step(method, nets, lambda: real, params, ctx)
@@ -151,6 +161,8 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
                 ctx.step += 1
                 if i >= warmup:
                     c.times.append(dt)
+                    if after is not None:
+                        after(c, dt)
 
 
 def step_rows(cases: list[Case]) -> list[dict]:

@@ -332,7 +332,9 @@ class FunctionalD:
     ``cache``: a dict shared by the FunctionalDs of one hypergradient; a call with the same input tensor and the same
     parameter tensors returns the first call's output (f and F both score the generated batch: one forward, and
     one graph for the generator's backward). D must be deterministic (no dropout); a BatchNorm D then updates its
-    running statistics once per distinct batch instead of once per call."""
+    running statistics, and a spectrally normalised D its power-iteration vectors, once per distinct batch instead of
+    once per call (so f and F now see the very same D: with the hinge loss and an inactive real term their
+    phi-gradients coincide and kappa = 1 exactly)."""
 
     def __init__(self, module, names, params, cache: dict | None = None):
         self.module, self.names, self.params, self.cache = module, tuple(names), list(params), cache
