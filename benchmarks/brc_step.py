@@ -111,6 +111,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default=None, help="run only cases whose label contains this text")
     ap.add_argument("--out", default=None, help="also write the results as JSON here")
+    ap.add_argument("--phases", action="store_true", help="where one IGA update's time goes, phase by phase")
     ap.add_argument("--solvers", action="store_true",
                     help="time one VGAN generator update per best-response solver (solver table) instead")
     args = ap.parse_args(argv)
@@ -120,6 +121,15 @@ def main(argv=None) -> int:
 def _run(args) -> int:
     cfg = load_config(overrides={"scale": "full"})
     rows = {}
+    if args.phases:
+        r = iga_phases(cfg, repeats=args.repeats)
+        for k, v in r["phases_ms"].items():
+            print(f"  {k:<40} {v:>8.3f} ms")
+        print(f"  plain {r['plain_ms']:.2f} ms, IGA {r['iga_ms']:.2f} ms, ratio {r['ratio']:.2f}")
+        if args.out:
+            write_json(args.out, {"benchmark": "brc_iga_phases", "threads": args.threads,
+                                  "hardware": hardware("cpu"), **r})
+        return 0
     if args.solvers:
         for label, exp, m, variants in SOLVER_CASES:
             if args.only and args.only.lower() not in label.lower():
@@ -142,6 +152,60 @@ def _run(args) -> int:
     if args.out:
         write_json(args.out, out)
     return 0
+
+
+
+def iga_phases(cfg, experiment="brc_ring8", method_name="vgan", repeats: int = 30) -> dict:
+    """Where one IGA generator update's time goes, phase by phase (medians over ``repeats``, ms), beside the plain
+    update's phases on the same networks: G forward; D forward (plain: the fake batch; IGA: the real and the fake
+    batch, shared by f and F); the phi-gradients of f and of F (IGA only; each also returns d/d fake); the
+    generator's backward (plain: through D and G; IGA: through G only, from the batch's cotangent); Adam."""
+    from baselines.vgan import d_loss as vgan_d_loss, g_loss as vgan_g_loss
+    from models import brc as B
+
+    method, nets, params, ctx, bs = _setup(cfg, experiment, method_name, "plain")
+    G, D = nets.G, nets.D
+    d_loss = registry.get(method_name).d_loss if method_name != "vgan" else vgan_d_loss
+    g_loss = vgan_g_loss if method_name == "vgan" else registry.get(method_name).g_loss
+    names, phi = zip(*[(n, q) for n, q in D.named_parameters()])
+    phi = list(phi)
+    z = torch.randn(bs, params["z_dim"], generator=torch.Generator().manual_seed(3))
+    T = {k: [] for k in ("plain: G forward", "plain: D forward", "plain: backward (D and G)", "plain: Adam",
+                         "IGA: G forward", "IGA: D forward (real + fake, shared)", "IGA: d_phi f (+ d/d fake)",
+                         "IGA: d_phi F (+ d/d fake)", "IGA: kappa", "IGA: backward (G only)", "IGA: Adam")}
+
+    def clock(key, fn):
+        t = time.perf_counter()
+        out = fn()
+        T[key].append(time.perf_counter() - t)
+        return out
+
+    for i in range(repeats + 3):
+        fake = clock("plain: G forward", lambda: G(z))
+        loss = clock("plain: D forward", lambda: g_loss(D, fake, params, ctx)[0])
+        nets.opt_g.zero_grad(set_to_none=True)
+        clock("plain: backward (D and G)", loss.backward)
+        clock("plain: Adam", nets.opt_g.step)
+        fake = clock("IGA: G forward", lambda: G(z))
+        shared = {}
+        fd = B.functional_discriminator(D, names, phi, shared)
+        fv, Fv = clock("IGA: D forward (real + fake, shared)",
+                       lambda: (-d_loss(fd, ctx.real, fake, params, ctx)[0], g_loss(fd, fake, params, ctx)[0]))
+        gf = clock("IGA: d_phi f (+ d/d fake)", lambda: B._grad(fv, phi + [fake]))
+        gF = clock("IGA: d_phi F (+ d/d fake)", lambda: B._grad(Fv, phi + [fake]))
+        kappa = clock("IGA: kappa", lambda: B.implicit_gradient_coefficient(gf[:-1], gF[:-1], 1e-8).detach())
+        surrogate = (gF[-1] - kappa * gf[-1]).detach().mul(fake).sum()
+        nets.opt_g.zero_grad(set_to_none=True)
+        clock("IGA: backward (G only)", surrogate.backward)
+        clock("IGA: Adam", nets.opt_g.step)
+        if i < 3:
+            for v in T.values():
+                v.clear()
+    med = {k: round(1000 * statistics.median(v), 3) for k, v in T.items()}
+    plain = sum(v for k, v in med.items() if k.startswith("plain"))
+    iga = sum(v for k, v in med.items() if k.startswith("IGA"))
+    return {"experiment": experiment, "method": method_name, "repeats": repeats, "phases_ms": med,
+            "plain_ms": round(plain, 3), "iga_ms": round(iga, 3), "ratio": round(iga / plain, 3)}
 
 
 if __name__ == "__main__":

@@ -181,6 +181,17 @@ def step_rows(cases: list[Case]) -> list[dict]:
     return rows
 
 
+def _random_memmap(path: Path, n: int, res: int):
+    """A prepared-format array (uint8 (n, res, res, 3) .npy) of random images at ``path``, memory-mapped."""
+    import numpy as np
+
+    arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, res, res, 3))
+    arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
+    arr.flush()
+    del arr
+    return np.load(path, mmap_mode="r")
+
+
 FAST_CASE = ("lga_cifar10", "wgan_gp", "default")   # the fast-path switches are timed on this run's step
 
 
@@ -190,7 +201,6 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
     step of ``FAST_CASE`` with its batches drawn from a prepared-format memmap through the default sampler, the
     prefetch thread or the device copy (data switches), or with the switch's networks / autocast / latents
     (compute switches). ``compile`` is timed on CUDA only (on a CPU it needs a C++ toolchain and minutes)."""
-    import numpy as np
     import torch
 
     from ganrepro import fastpath, registry
@@ -210,12 +220,7 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
     if device.startswith("cuda"):
         switches += ["pin_memory", "compile"]
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "images.npy"
-        arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n_images, res, res, 3))
-        arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
-        arr.flush()
-        del arr
-        images = np.load(path, mmap_mode="r")
+        images = _random_memmap(Path(d) / "images.npy", n_images, res)
         setups = {}
         for sw in switches:
             fast = {} if sw == "default" else {"prefetch": 2, "pin_memory": True} if sw == "pin_memory" else \
@@ -260,17 +265,10 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
 
 def bench_loader(n: int = 2048, res: int = 64, batch: int = 64, batches: int = 64) -> dict:
     """Random uint8 batches from a prepared-format memmap (``BatchSampler``, as training reads them)."""
-    import numpy as np
-
     from ganrepro.loader import BatchSampler
 
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "images.npy"
-        arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, res, res, 3))
-        arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
-        arr.flush()
-        del arr
-        images = np.load(path, mmap_mode="r")
+        images = _random_memmap(Path(d) / "images.npy", n, res)
         s = BatchSampler(images, batch, seed=0)
         s.next()
         t = time.perf_counter()

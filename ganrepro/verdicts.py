@@ -289,11 +289,11 @@ class ReadingResult:
 
     @property
     def won(self) -> int:
-        return sum(c.reproduced == "holds" for c in self.comps)
+        return _won(self.comps)
 
     @property
     def judged(self) -> int:
-        return sum(c.reproduced != "n/a" for c in self.comps)
+        return _judged(self.comps)
 
     @property
     def beyond_spread(self) -> int:
@@ -301,11 +301,19 @@ class ReadingResult:
 
     @property
     def default_won(self) -> int:
-        return sum(c.reproduced == "holds" for c in self.default_comps)
+        return _won(self.default_comps)
 
     @property
     def default_judged(self) -> int:
-        return sum(c.reproduced != "n/a" for c in self.default_comps)
+        return _judged(self.default_comps)
+
+
+def _won(comps: list[Comparison]) -> int:
+    return sum(c.reproduced == "holds" for c in comps)
+
+
+def _judged(comps: list[Comparison]) -> int:
+    return sum(c.reproduced != "n/a" for c in comps)
 
 
 def evaluate_readings(spec: TableSpec, results: list[CellResult]) -> list[ReadingResult]:
