@@ -116,7 +116,7 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
     import torch
 
     from ganrepro import registry
-    from ganrepro.train import Context, make_nets, train_step
+    from ganrepro.train import Context, make_nets
 
     full = {**cfg, "scale": "full"}
     by_exp: dict = {}
@@ -148,21 +148,35 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
             c.info = {"resolution": res, "batch_size": batch, "n_critic": int(params.get("n_critic", 1)),
                       **{k: params[k] for k in ("g_width", "d_width") if k in params}}
             setups.append((c, method, nets, params, ctx, reals))
-        for i in range(warmup + repeats):
-            for c, method, nets, params, ctx, reals in setups:
-                real = reals[i % 2]
-                if before is not None:
-                    before(c)
-                _sync(device)
-                t = time.perf_counter()
-                train_step(method, nets, lambda: real, params, ctx)
-                _sync(device)
-                dt = time.perf_counter() - t
-                ctx.step += 1
-                if i >= warmup:
-                    c.times.append(dt)
-                    if after is not None:
-                        after(c, dt)
+        members = [(method, nets, (lambda i, reals=reals: (lambda: reals[i % 2])), params, ctx, c.times,
+                    (lambda c=c: before(c)) if before else None, (lambda dt, c=c: after(c, dt)) if after else None)
+                   for c, method, nets, params, ctx, reals in setups]
+        _interleave(members, device, repeats, warmup)
+
+
+def _interleave(members, device: str, repeats: int, warmup: int) -> None:
+    """Time ``warmup + repeats`` rounds of one ``train_step`` per member, members in turn within a round (so load
+    changes hit all alike); each member is (method, nets, batches, params, ctx, times, before, after):
+    ``batches(round)`` gives the step's ``next_real``, the timed seconds after warm-up go to ``times``, ``before()`` /
+    ``after(seconds)`` (optional) run around each timed step; the clock is read after ``torch.cuda.synchronize()``
+    on CUDA."""
+    from ganrepro.train import train_step
+
+    for i in range(warmup + repeats):
+        for method, nets, batches, params, ctx, times, before, after in members:
+            next_real = batches(i)
+            if before is not None:
+                before()
+            _sync(device)
+            t = time.perf_counter()
+            train_step(method, nets, next_real, params, ctx)
+            _sync(device)
+            dt = time.perf_counter() - t
+            ctx.step += 1
+            if i >= warmup:
+                times.append(dt)
+                if after is not None:
+                    after(dt)
 
 
 def step_rows(cases: list[Case]) -> list[dict]:
@@ -205,7 +219,7 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
 
     from ganrepro import fastpath, registry
     from ganrepro.loader import BatchSampler
-    from ganrepro.train import Context, make_nets, train_step
+    from ganrepro.train import Context, make_nets
 
     full = {**cfg, "scale": "full"}
     exp, m, v = FAST_CASE
@@ -244,15 +258,8 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
 
             setups[sw] = (nets, ctx, next_real, src, [])
         try:
-            for i in range(warmup + repeats):
-                for sw, (nets, ctx, next_real, src, times) in setups.items():
-                    _sync(device)
-                    t = time.perf_counter()
-                    train_step(method, nets, next_real, params, ctx)
-                    _sync(device)
-                    if i >= warmup:
-                        times.append(time.perf_counter() - t)
-                    ctx.step += 1
+            _interleave([(method, nets, (lambda i, nr=next_real: nr), params, ctx, times, None, None)
+                         for nets, ctx, next_real, src, times in setups.values()], device, repeats, warmup)
         finally:
             for nets, ctx, next_real, src, times in setups.values():
                 if src is not None:

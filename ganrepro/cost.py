@@ -142,15 +142,15 @@ def estimate(cfg: dict, target: str, gpu: str = ANCHOR_GPU, bench: Path | None =
     ref_root = ROOT / "report" / "reference"
     out, notes = [], []
     for exp, m, v, seeds in runs_of_target(cfg, target):
-        todo = [s for s in seeds if include_finished or _finished(Path(C.run_dir(cfg, exp, m, v, s))) is None]
+        done = {s: _finished(Path(C.run_dir(cfg, exp, m, v, s))) for s in seeds}  # train.json of each seed, once
+        todo = [s for s in seeds if include_finished or done[s] is None]
         if not todo:
             continue
         rc = C.resolve_run(cfg, exp, m, v, todo[0])
         steps, res = run_steps(cfg, rc), rc["resolution"]
         batch, n_critic = int(rc["train"]["batch_size"]), int(rc["method_params"].get("n_critic", 1))
         sps, source, device = None, "none", "gpu"
-        done = [_finished(Path(C.run_dir(cfg, exp, m, v, s))) for s in seeds]
-        same = [d["train_seconds"] / d["total_steps"] for d in done
+        same = [d["train_seconds"] / d["total_steps"] for d in done.values()
                 if d and d.get("total_steps") and gpu.lower() in str((d.get("hardware") or {}).get("gpu") or "").lower()]
         if C.is_mog(cfg, exp):
             device = "cpu"

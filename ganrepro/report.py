@@ -28,14 +28,23 @@ def _cmp_row(c: Comparison, axis: str) -> list[str]:
 CLAIM_HEADER = ["Comparison", "Where", "Published", "Reproduced"]
 
 
+def _md_table(header: list[str], rows) -> list[str]:
+    """A Markdown table (cells' "|" escaped)."""
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in rows])
+
+
+def _html_table(header: list[str], rows) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def render_claims_markdown(spec: TableSpec, results: list[CellResult], level: str = "##") -> list[str]:
     lines = []
     for claim, comps in evaluate_claims(spec, results):
-        lines += [f"{level} Claim {claim['id']}", "", claim["text"], "", f"**{claim_summary(comps)}**", "",
-                  "| " + " | ".join(CLAIM_HEADER) + " |", "|" + "---|" * len(CLAIM_HEADER)]
-        lines += ["| " + " | ".join(x.replace("|", "\\|") for x in _cmp_row(c, claim.get("axis", "rows"))) + " |"
-                  for c in comps]
-        lines.append("")
+        lines += [f"{level} Claim {claim['id']}", "", claim["text"], "", f"**{claim_summary(comps)}**", ""]
+        lines += _md_table(CLAIM_HEADER, (_cmp_row(c, claim.get("axis", "rows")) for c in comps)) + [""]
     return lines
 
 
@@ -115,9 +124,8 @@ def render_readings_markdown(spec: TableSpec, results: list[CellResult]) -> list
         return []
     return (["## Claims per reading", "",
              "Each claim judged again with the rows of each reading of the method (`readings` in the spec); the last "
-             "column is the default reading's count on the same comparisons.", "",
-             "| " + " | ".join(READING_HEADER) + " |", "|" + "---|" * len(READING_HEADER)]
-            + ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in reading_rows(rrs)] + [""])
+             "column is the default reading's count on the same comparisons.", ""]
+            + _md_table(READING_HEADER, reading_rows(rrs)) + [""])
 
 
 def readings_matrix(tables: list[tuple[TableSpec, list[CellResult]]]) -> tuple[list[str], list[list[str]]]:
@@ -142,19 +150,7 @@ def readings_matrix(tables: list[tuple[TableSpec, list[CellResult]]]) -> tuple[l
 
 def readings_matrix_markdown(tables) -> list[str]:
     header, rows = readings_matrix(tables)
-    if not rows:
-        return []
-    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            + ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in rows])
-
-
-def readings_matrix_html(tables) -> str:
-    header, rows = readings_matrix(tables)
-    if not rows:
-        return ""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return _md_table(header, rows) if rows else []
 
 
 def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> str:
@@ -165,10 +161,8 @@ def render_markdown(spec: TableSpec, cfg: dict, results: list[CellResult]) -> st
                                             "not comparable with the paper)" if cfg["scale"] == "smoke" else ""), ""]
     if spec.protocol:
         lines += ["Protocol: " + ", ".join(f"{k}={v}" for k, v in spec.protocol.items()), ""]
-    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     rows, shared = footnoted_rows(results)
-    for row in rows:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+    lines += _md_table(HEADER, rows)
     lines += [""] + [f"[note {k}] {n}" + "  " for k, n in enumerate(shared, 1)] if shared else []
     counts = {}
     for r in results:
@@ -236,17 +230,12 @@ def render_html_table(spec: TableSpec, cfg: dict, results: list[CellResult], lin
 def _claims_html(spec: TableSpec, results: list[CellResult]) -> str:
     out = []
     for claim, comps in evaluate_claims(spec, results):
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in CLAIM_HEADER)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in _cmp_row(c, claim.get("axis", "rows")))
-                       + "</tr>" for c in comps)
         out.append(f"<h3>Claim {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
                    f"<p><b>{html.escape(claim_summary(comps))}</b></p>"
-                   f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                   + _html_table(CLAIM_HEADER, (_cmp_row(c, claim.get("axis", "rows")) for c in comps)))
     rrs = evaluate_readings(spec, results)
     if rrs:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in READING_HEADER)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>" for row in reading_rows(rrs))
-        out.append(f"<h3>Claims per reading</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        out.append("<h3>Claims per reading</h3>" + _html_table(READING_HEADER, reading_rows(rrs)))
     return "".join(out)
 
 
@@ -255,21 +244,16 @@ def render_curve_claims_markdown(spec: TableSpec, cfg: dict) -> list[str]:
     lines = []
     for claim, comps in evaluate_curve_claims(spec, cfg):
         lines += [f"## Claim over training {claim['id']}", "", claim["text"], "", f"**{curve_claim_summary(comps)}**",
-                  "", "| " + " | ".join(CURVE_CLAIM_HEADER) + " |", "|" + "---|" * len(CURVE_CLAIM_HEADER)]
-        lines += ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |"
-                  for row in curve_claim_rows(claim, comps)] + [""]
+                  ""] + _md_table(CURVE_CLAIM_HEADER, curve_claim_rows(claim, comps)) + [""]
     return lines
 
 
 def _curve_claims_html(spec: TableSpec, cfg: dict) -> str:
     out = []
     for claim, comps in evaluate_curve_claims(spec, cfg):
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in CURVE_CLAIM_HEADER)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in row) + "</tr>"
-                       for row in curve_claim_rows(claim, comps))
         out.append(f"<h3>Claim over training {html.escape(claim['id'])}</h3><p>{html.escape(claim['text'])}</p>"
                    f"<p><b>{html.escape(curve_claim_summary(comps))}</b></p>"
-                   f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                   + _html_table(CURVE_CLAIM_HEADER, curve_claim_rows(claim, comps)))
     return "".join(out)
 
 
@@ -306,27 +290,29 @@ def write_index(specs: list[TableSpec], cfg: dict, report_dir, plots: list[str] 
     md = ["# ganrepro report", "", f"Scale: **{cfg['scale']}**.", ""]
     md += [f"- [{label}]({path})" for label, path in links] + ([""] if links else [])
     md += ["| Table | Title | Verdicts |", "|---|---|---|"]
-    parts = []
+    parts, evaluated = [], []
     for spec in specs:
         results = evaluate_table(spec, cfg)
+        evaluated.append((spec, results))
         counts = {}
         for r in results:
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
         summary = ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
         md.append(f"| [{spec.id}]({spec.report_stem}.md) | {spec.title} | {summary} |")
         parts.append(render_html_table(spec, cfg, results) + _samples_html(samples.get(spec.id, [])))
-    readings = [(f"scale {cfg['scale']} (this report)", [(sp, evaluate_table(sp, cfg)) for sp in specs
-                                                         if sp.readings])] + list(reference_readings)
-    readings = [(label, tabs) for label, tabs in readings if readings_matrix(tabs)[1]]
+    readings = [(f"scale {cfg['scale']} (this report)", [(sp, r) for sp, r in evaluated if sp.readings]),
+                *reference_readings]
+    matrices = [(label, readings_matrix(tabs)) for label, tabs in readings]
+    matrices = [(label, m) for label, m in matrices if m[1]]
     readings_html = ""
-    if readings:
+    if matrices:
         md += ["", "## Claims per reading of the method", ""]
         readings_html = "<h2 id='readings'>Claims per reading of the method</h2><p>Each claim's comparisons won on the " \
                         "reproduced means (won / judged) with each reading's rows (the tables' <code>readings</code>)." \
                         "</p>"
-        for label, tabs in readings:
-            md += [f"### {label}", ""] + readings_matrix_markdown(tabs) + [""]
-            readings_html += f"<h3>{html.escape(label)}</h3>" + readings_matrix_html(tabs)
+        for label, (header, rows) in matrices:
+            md += [f"### {label}", ""] + _md_table(header, rows) + [""]
+            readings_html += f"<h3>{html.escape(label)}</h3>" + _html_table(header, rows)
     if plots:
         md += ["", "## Plots", ""] + [f"- [{Path(p).name}]({p})" for p in plots]
     plot_html = "".join(f"<figure><img src='{html.escape(p)}' width='600'><figcaption>{html.escape(p)}</figcaption>"

@@ -1,9 +1,9 @@
-"""Metrics of one run -> metrics.json (a diverged run gets a metrics.json that says so)."""
+"""Metrics of one image run -> metrics.json (a diverged run gets a metrics.json that says so)."""
 import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.config import eval_protocol, is_mog
+from ganrepro.config import eval_protocol
 from ganrepro.io import write_json
 from ganrepro.metrics import evaluate_run
 
@@ -15,12 +15,8 @@ with _boot.logged(smk):
     w = smk.wildcards
     cfg = smk.config
     ev = eval_protocol(cfg, w.experiment, w.method, w.variant)  # what the run's config.json records as its eval
-    if is_mog(cfg, w.experiment):  # BRC's toy mixtures
-        from ganrepro import mog_metrics
-
-        m = mog_metrics.evaluate_run(Path(smk.input.train).parent, ev, cfg["scale"])
-    else:
-        m = evaluate_run(Path(smk.input.train).parent, _boot.first(smk.input.ref), ev["fid_counts"], ev, cfg["scale"],
-                         weights=_boot.first(smk.input.weights))
+    # image runs only: BRC's mixtures are evaluated inside their training job (rule train_mog, scripts/train.py)
+    m = evaluate_run(Path(smk.input.train).parent, _boot.first(smk.input.ref), ev["fid_counts"], ev, cfg["scale"],
+                     weights=_boot.first(smk.input.weights))
     write_json(smk.output[0], m)
     print(f"{m['run_id']}: {m['status']} {m['values']}")
