@@ -104,6 +104,19 @@ def test_slurm_profile_warns_without_partition_or_account(tmp_path):
     assert p.returncode == 0 and "warning: no SLURM" not in p.stderr
 
 
+def test_slurm_profile_runs_without_cores(tmp_path):
+    """A real (not dry) run under the SLURM profile gives no --cores: a rule whose threads read workflow.cores made
+    every such run fail at parse time ("Workflow requires a total number of cores"), which a dry run does not show.
+    Here the target is already up to date, so nothing is submitted and no cluster is needed."""
+    for name in ("benchmarks.md", "benchmarks.json"):
+        (tmp_path / "report").mkdir(exist_ok=True)
+        (tmp_path / "report" / name).write_text("")
+    p = smk("--profile", str(ROOT / "slurm"), *isolated(tmp_path), "--slurm-no-account", "benchmarks",
+            "--config", "scale=smoke")
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    assert "Nothing to be done" in p.stdout + p.stderr
+
+
 def test_lga_table1_target_needs_the_curves_its_claims_read(tmp_path):
     """LGA Table 1's claims over training read curve.csv: its target plans exactly those curve jobs (LSUN bedroom:
     LGA 8x8, its literal reading, WGAN-GP; CelebA: LGA 8x8, WGAN-GP), not every run's."""

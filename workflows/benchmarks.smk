@@ -13,7 +13,9 @@ rule benchmarks:
     params:
         repeats=3,
         warmup=1,
-    threads: workflow.cores
+    # a fixed count, not workflow.cores: under the SLURM profile no --cores is given and reading workflow.cores
+    # fails the whole parse. Locally Snakemake scales it down to --cores; more with --set-threads benchmarks=N.
+    threads: 2
     localrule: True
     conda:
         CONDA_ENV
