@@ -148,9 +148,17 @@ def reference_readme(cfg: dict, paper: str, tables: list[TableSpec], figures: li
                   "of the method's rows (the tables' `readings`; what each reading is: the tables' notes). Where a "
                   "reading covers only some of the claim's comparisons, the default reading's count on the same "
                   "comparisons is in brackets. Per-cell rows: the tables.", ""] + matrix
+    conclusion = dest / CONCLUSION
+    if conclusion.exists():  # written by hand from the tables above; its counts are checked against them (tests)
+        lines += ["", "## Conclusion", "", f"(Written by hand from the tables above: [{CONCLUSION}]({CONCLUSION}).)",
+                  "", conclusion.read_text().strip()]
     if figures:
         lines += ["", "## Figures", ""] + [f"- [{f}](plots/{f})" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+# a reference folder's hand-written reading of its tables, included in its README (kept across re-renders)
+CONCLUSION = "conclusion.md"
 
 
 RERENDER_MARK = "- tables re-rendered:"
@@ -166,7 +174,7 @@ def rerender_reference(paper: str, cfg: dict, dest=None) -> list[Path]:
     if not readme.exists():
         raise ReferenceError(f"{readme} is missing: no committed reference results for {paper!r}")
     cfg = {**cfg, "scale": "full", "paths": {**cfg.get("paths", {}), "results_root": str(dest)}}
-    names = sorted(p.stem for p in dest.glob("*.md") if p.name != "README.md")
+    names = sorted(p.stem for p in dest.glob("*.md") if p.name not in ("README.md", CONCLUSION))
     written = []
     for name in names:
         spec = get_spec(f"{paper}_{name}")

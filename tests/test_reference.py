@@ -94,3 +94,21 @@ def test_rerender_reference_from_its_own_runs(tmp_path, base_cfg):
     assert (dest / "README.md").read_text().count(RERENDER_MARK) == 1
     rows = (dest / "table_mog_ring5.csv").read_text()
     assert rows.count("\n") == (src / "table_mog_ring5.csv").read_text().count("\n")
+
+
+def test_reference_conclusion_counts_are_the_rendered_ones():
+    """The hand-written conclusion of report/reference/brc/ quotes claim x reading counts ("won / judged"): each one
+    it quotes is a cell of the README's rendered claim x reading summary, so the prose cannot drift from the runs."""
+    import re
+
+    from ganrepro.reference import CONCLUSION
+
+    ref = Path(__file__).resolve().parent.parent / "report" / "reference" / "brc"
+    text = (ref / CONCLUSION).read_text()
+    readme = (ref / "README.md").read_text()
+    assert text.strip() in readme  # included by the last re-render
+    matrix = readme.split("## Claims per reading of the method", 1)[1].split("\n## ", 1)[0]
+    cells = {c.strip() for ln in matrix.splitlines() if ln.startswith("| ") for c in ln.strip("|").split("|")}
+    quoted = re.findall(r"`([^`]*\d+ / \d+[^`]*)`", text)
+    assert quoted, "the conclusion quotes no counts"
+    assert not [q for q in quoted if q not in cells], [q for q in quoted if q not in cells]
