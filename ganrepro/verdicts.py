@@ -321,8 +321,14 @@ def evaluate_readings(spec: TableSpec, results: list[CellResult]) -> list[Readin
     from ganrepro.tables import reading_claims
 
     by = {(r.cell.row_id, r.cell.col_id): r for r in results}
-    return [ReadingResult(reading, mine, judge_claim(spec, mine, by), judge_claim(spec, default, by))
-            for reading, mine, default in reading_claims(spec)]
+    out = []
+    for reading, mine, default in reading_claims(spec):
+        comps, default_comps = judge_claim(spec, mine, by), judge_claim(spec, default, by)
+        if len(comps) == len(default_comps):  # pair by pair: the default's count on the comparisons this reading
+            # could judge (a reading whose runs are only partly in is compared like with like, not with all of them)
+            default_comps = [d for c, d in zip(comps, default_comps) if c.reproduced != "n/a"]
+        out.append(ReadingResult(reading, mine, comps, default_comps))
+    return out
 
 
 def claim_summary(comps: list[Comparison]) -> str:

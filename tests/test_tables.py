@@ -428,6 +428,12 @@ def test_readings_matrix_counts_are_the_claims_own_comparisons(base_cfg, tmp_pat
     rhg = by_id["rhg"]  # VGAN pair only: its 6 comparisons, and IGA's count on the same 6
     assert len(rhg.comps) == 6 and all(c.better.cell.row_id == "vgan_brc_rhg" for c in rhg.comps)
     assert rhg.default_judged == 6 and {c.better.cell.row_id for c in rhg.default_comps} == {"vgan_brc"}
+    # a reading whose runs are partly in (the sign reading: 8-ring first): the default is counted on the comparisons
+    # the reading could judge, column for column, not on all of the claim's
+    sign = by_id["sign"]
+    judged = [c for c in sign.comps if c.reproduced != "n/a"]
+    assert sign.default_judged == sign.judged == len(judged) > 0
+    assert [c.better.cell.col_id for c in sign.default_comps] == [c.better.cell.col_id for c in judged]
     write_index([spec], cfg, tmp_path, reference_readings=[("brc reference", [(spec, results)])])
     page = (tmp_path / "index.html").read_text()
     assert page.count("Claims per reading") == 2 and "brc reference" in page  # the index and the table's own block
