@@ -324,9 +324,9 @@ def evaluate_readings(spec: TableSpec, results: list[CellResult]) -> list[Readin
     out = []
     for reading, mine, default in reading_claims(spec):
         comps, default_comps = judge_claim(spec, mine, by), judge_claim(spec, default, by)
-        if len(comps) == len(default_comps):  # pair by pair: the default's count on the comparisons this reading
-            # could judge (a reading whose runs are only partly in is compared like with like, not with all of them)
-            default_comps = [d for c, d in zip(comps, default_comps) if c.reproduced != "n/a"]
+        # pair by pair (reading_claims keeps the default's pairs in the reading's order): the default's count on the
+        # comparisons this reading could judge, so a reading whose runs are only partly in is compared like with like
+        default_comps = [d for c, d in zip(comps, default_comps, strict=True) if c.reproduced != "n/a"]
         out.append(ReadingResult(reading, mine, comps, default_comps))
     return out
 

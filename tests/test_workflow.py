@@ -108,8 +108,8 @@ def test_slurm_profile_runs_without_cores(tmp_path):
     """A real (not dry) run under the SLURM profile gives no --cores: a rule whose threads read workflow.cores made
     every such run fail at parse time ("Workflow requires a total number of cores"), which a dry run does not show.
     Here the target is already up to date, so nothing is submitted and no cluster is needed."""
+    (tmp_path / "report").mkdir()
     for name in ("benchmarks.md", "benchmarks.json"):
-        (tmp_path / "report").mkdir(exist_ok=True)
         (tmp_path / "report" / name).write_text("")
     p = smk("--profile", str(ROOT / "slurm"), *isolated(tmp_path), "--slurm-no-account", "benchmarks",
             "--config", "scale=smoke")
