@@ -105,6 +105,31 @@ def bench_variants(cfg, experiment, method_name, variants, repeats: int) -> dict
         "experiment": experiment, "method": method_name, "repeats": repeats}
 
 
+UNROLL_KS = (5, 10, 20)   # K of the unrolled solvers; brc.txt does not state it (the suite's default is 5)
+
+
+def bench_unroll_k(cfg, experiment: str = "brc_ring8", method_name: str = "vgan", ks=UNROLL_KS,
+                   repeats: int = 5) -> dict:
+    """One VGAN generator update of RHG and BDA at each unroll length K in ``ks``, interleaved with IGA's, as
+    multiples of IGA: brc.txt's Table 3.1 gives RHG and BDA 10x and 14x IGA's time without stating K, so this shows
+    which K those ratios correspond to (the unrolled solvers cost about linearly in K; IGA does not depend on it)."""
+    setups = {"brc": _setup(cfg, experiment, method_name, "brc")}
+    for solver in ("brc_rhg", "brc_bda"):
+        for k in ks:
+            method, nets, params, ctx, bs = _setup(cfg, experiment, method_name, solver)
+            setups[f"{solver} K={k}"] = (method, nets, {**params, "brc_steps": int(k)}, ctx, bs)
+    for _ in range(2):
+        for s in setups.values():
+            _g_update(*s)
+    times = {v: [] for v in setups}
+    for _ in range(repeats):
+        for v, s in setups.items():
+            times[v].append(_g_update(*s))
+    med = {v: statistics.median(t) for v, t in times.items()}
+    return {"experiment": experiment, "method": method_name, "repeats": repeats, "iga_ms": round(1000 * med["brc"], 3),
+            "ratio_to_iga": {v: round(med[v] / med["brc"], 3) for v in setups if v != "brc"}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30)

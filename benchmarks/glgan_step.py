@@ -25,7 +25,8 @@ with the ratios patch8 / base, patch8_adaop / patch8, patch8_adaop / base and pa
 median of the per-repeat paired ratio patch8_adaop / patch8.
 
 The paper rule trains globally during its calibration phase (``models/glgan.calibrate``); to time the Ada-OP
-branch instead, the benchmark puts calibrated thresholds into ``ctx.state`` up front (``thresholds`` = (beta,
+branch instead, the benchmark puts calibrated thresholds into ``ctx.state`` up front (``models.glgan.bench_state``,
+as the benchmark target does: ``thresholds`` = (beta,
 delta_1, delta_2) with beta huge, so sigma_g < beta and the local, masked Object 1 is taken at every step; delta_1
 = 0, delta_2 huge: level II), plus a one-row ``history``. The step's own statistics (``glgan_global``,
 ``glgan_level1..3``, ``glgan_masked``) of the timed steps are read afterwards, outside the clock, and recorded as
@@ -48,7 +49,8 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets, train_step  # noqa: E402
+from ganrepro.train import Context, make_nets  # noqa: E402
+from models.glgan import LOCAL_THRESHOLDS  # noqa: E402
 
 METHOD = "glgan"
 VARIANTS = ["base", "patch8", "patch8_adaop", "patch8_adaop_code"]
@@ -57,8 +59,6 @@ EXPERIMENTS = {64: "glgan_celeba64", 128: "glgan_celeba128"}
 # (name, numerator, denominator)
 RATIOS = [("patch8/base", "patch8", "base"), ("patch8_adaop/patch8", "patch8_adaop", "patch8"),
           ("patch8_adaop/base", "patch8_adaop", "base"), ("patch8_adaop_code/patch8", "patch8_adaop_code", "patch8")]
-# the paper rule's thresholds for the timed steps: beta huge (sigma_g < beta: local), delta_1 0, delta_2 huge (II)
-LOCAL_THRESHOLDS = (1e9, 0.0, 1e9)
 N_BATCHES = 4  # real batches drawn once and cycled
 DEFAULTS = {64: {"warmup": 3, "repeats": 15}, 128: {"warmup": 2, "repeats": 6}}  # per resolution
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "glgan_step.json"
@@ -72,9 +72,7 @@ def _setup(cfg, experiment, variant, batch=None, seed=0):
     nets = make_nets(method, params, rc["train"])
     bs = int(batch or rc["train"]["batch_size"])
     ctx = Context(rng=torch.Generator().manual_seed(seed + 1), device="cpu")
-    if params.get("glgan_rule") == "paper":  # past the calibration phase: time the Ada-OP branch
-        ctx.state["history"] = torch.zeros(1, 2)
-        ctx.state["thresholds"] = torch.tensor(LOCAL_THRESHOLDS)
+    ctx.state.update(method.bench_state(params))  # paper rule: past calibration, on Ada-OP's local branch
     return method, nets, params, ctx, bs
 
 
@@ -83,37 +81,26 @@ def _real_batches(bs: int, res: int, seed: int = 0) -> list[torch.Tensor]:
     return [torch.rand(bs, 3, res, res, generator=g) * 2 - 1 for _ in range(N_BATCHES)]
 
 
-def _step(setup, real: torch.Tensor) -> tuple[float, dict]:
-    """One ``train_step`` on ``real``, timed; returns (seconds, the step's statistics)."""
-    method, nets, params, ctx, _ = setup
-    t = time.perf_counter()
-    stats = train_step(method, nets, lambda: real, params, ctx)
-    dt = time.perf_counter() - t
-    ctx.step += 1
-    return dt, stats
-
-
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
+    """The variants' steps interleaved through the benchmark target's step timer (``ganrepro.bench._interleave``);
+    the Ada-OP variants' branch statistics read off the clock."""
+    from ganrepro.bench import _interleave
+
     experiment = EXPERIMENTS[res]
     setups = {v: _setup(cfg, experiment, v, batch) for v in VARIANTS}
     bs = setups["base"][4]
     reals = _real_batches(bs, res)
-    i = 0
-    for _ in range(warmup):
-        for s in setups.values():
-            _step(s, reals[i % N_BATCHES])
-        i += 1
     times = {v: [] for v in VARIANTS}
     branch = {v: {"global": 0.0, "level1": 0.0, "level2": 0.0, "level3": 0.0, "masked": 0.0} for v in ADAOP}
-    for _ in range(repeats):
-        real = reals[i % N_BATCHES]
-        i += 1
-        for v, s in setups.items():
-            dt, st = _step(s, real)
-            times[v].append(dt)
-            if v in branch:  # read outside the clock
-                for k in branch[v]:
-                    branch[v][k] += float(st["glgan_" + k]) / repeats
+
+    def tally(v):
+        def after(dt, st):
+            for k in branch[v]:
+                branch[v][k] += float(st["glgan_" + k]) / repeats
+        return after if v in branch else None
+
+    _interleave([(method, nets, (lambda i: (lambda r=reals[i % N_BATCHES]: r)), params, ctx, times[v], None, tally(v))
+                 for v, (method, nets, params, ctx, _) in setups.items()], "cpu", repeats, warmup)
     med = {v: statistics.median(t) for v, t in times.items()}
     out = {"experiment": experiment, "resolution": res, "batch_size": bs, "repeats": repeats, "warmup": warmup,
            "seconds": {v: round(med[v], 4) for v in VARIANTS},
@@ -128,8 +115,8 @@ def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> di
         for v, b in branch.items()}
     out["timed_branch"]["patch8_adaop"]["thresholds"] = list(LOCAL_THRESHOLDS)
     out["timed_branch"]["patch8_adaop"]["note"] = (
-        "calibrated thresholds preset in ctx.state (beta huge): the timed steps are Ada-OP's local branch "
-        "(Object 1, level II), not the calibration phase")
+        "calibrated thresholds preset in ctx.state (models.glgan.bench_state, beta huge): the timed steps are "
+        "Ada-OP's local branch (Object 1, level II), not the calibration phase")
     out["timed_branch"]["patch8_adaop_code"]["note"] = "the code's constants decide the branch; share as measured"
     return out
 

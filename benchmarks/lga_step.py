@@ -47,7 +47,7 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets, train_step  # noqa: E402
+from ganrepro.train import Context, make_nets  # noqa: E402
 from models.lga import METHOD as LGA  # noqa: E402
 
 EXPERIMENTS = {32: "lga_cifar10", 64: "lga_celeba64"}
@@ -87,37 +87,27 @@ def _setups(cfg, experiment: str, batch=None, seed: int = 0) -> tuple[dict, int]
     return out, bs
 
 
-def _step(setup, real: torch.Tensor) -> tuple[float, dict]:
-    method, nets, params, ctx = setup
-    t = time.perf_counter()
-    stats = train_step(method, nets, lambda: real, params, ctx)
-    dt = time.perf_counter() - t
-    ctx.step += 1
-    return dt, stats
-
-
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
+    """The setups' steps interleaved through the benchmark target's step timer (``ganrepro.bench._interleave``); the
+    LGA setups' generator statistics read off the clock."""
+    from ganrepro.bench import _interleave
+
     experiment = EXPERIMENTS[res]
     load_before = os.getloadavg()[0]
     setups, bs = _setups(cfg, experiment, batch)
     g = torch.Generator().manual_seed(0)
     reals = [torch.rand(bs, 3, res, res, generator=g) * 2 - 1 for _ in range(N_BATCHES)]
-    i = 0
-    for _ in range(warmup):
-        for s in setups.values():
-            _step(s, reals[i % N_BATCHES])
-        i += 1
     times = {k: [] for k in SETUPS}
     g_stats = {k: {"lga_unrealistic": 0.0, "lga_amp": 0.0} for k in LGA_SETUPS}
-    for _ in range(repeats):
-        real = reals[i % N_BATCHES]
-        i += 1
-        for k in SETUPS:
-            dt, st = _step(setups[k], real)
-            times[k].append(dt)
-            if k in g_stats:  # read outside the clock
-                for s in g_stats[k]:
-                    g_stats[k][s] += float(st[s]) / repeats
+
+    def tally(k):
+        def after(dt, st):
+            for s in g_stats[k]:
+                g_stats[k][s] += float(st[s]) / repeats
+        return after if k in g_stats else None
+
+    _interleave([(*setups[k][:2], (lambda i: (lambda r=reals[i % N_BATCHES]: r)), *setups[k][2:], times[k], None,
+                  tally(k)) for k in SETUPS], "cpu", repeats, warmup)
     med = {k: statistics.median(t) for k, t in times.items()}
     paired = {name: round(statistics.median(x / y for x, y in zip(times[a], times[b])), 4) for name, a, b in RATIOS}
     with torch.no_grad():

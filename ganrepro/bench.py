@@ -107,12 +107,15 @@ def _sync(device: str) -> None:
 
 
 def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: int, cpu_resolution: int = 32,
-               cpu_batch: int = 8, width_scale: float = 1.0, before=None, after=None) -> None:
+               cpu_batch: int = 8, width_scale: float = 1.0, before=None, after=None, min_seconds: float = 0.0) -> None:
     """Fill each case's ``times`` (seconds per training step) and ``info``; cases of one experiment interleaved.
 
     On a CPU image runs are capped at ``cpu_resolution`` px and ``cpu_batch`` (pass large caps for the paper's
     size); ``width_scale`` multiplies g_width / d_width; ``before(case)`` / ``after(case, seconds)`` are called
-    around every timed step (e.g. a clock inside the step: ``benchmarks/baseline_step.py``'s OT solve)."""
+    around every timed step (e.g. a clock inside the step: ``benchmarks/baseline_step.py``'s OT solve);
+    ``min_seconds``: each experiment's timed rounds go on (beyond ``repeats``) until they add up to this. Each
+    context starts at the run's last epoch with the method's ``bench_state`` (its costliest steady phase: GL-GAN's
+    paper rule calibrated, on Ada-OP's local branch), so a method is timed doing its own work, not a warm-up."""
     import torch
 
     from ganrepro import registry
@@ -137,7 +140,10 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
             method = registry.get(c.method)
             torch.manual_seed(0)
             nets = make_nets(method, params, rc["train"], device)
-            ctx = Context(rng=torch.Generator().manual_seed(1), device=device)
+            ctx = Context(rng=torch.Generator().manual_seed(1), device=device,
+                          epoch=int(rc["train"].get("epochs") or 0))
+            if method.bench_state is not None:
+                ctx.state.update(method.bench_state(params))
             g = torch.Generator().manual_seed(2)
             if rc.get("mog"):
                 from ganrepro.mog import MoGSampler
@@ -149,48 +155,64 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
                       **{k: params[k] for k in ("g_width", "d_width") if k in params}}
             setups.append((c, method, nets, params, ctx, reals))
         members = [(method, nets, (lambda i, reals=reals: (lambda: reals[i % 2])), params, ctx, c.times,
-                    (lambda c=c: before(c)) if before else None, (lambda dt, c=c: after(c, dt)) if after else None)
+                    (lambda c=c: before(c)) if before else None,
+                    (lambda dt, stats, c=c: after(c, dt)) if after else None)
                    for c, method, nets, params, ctx, reals in setups]
-        _interleave(members, device, repeats, warmup)
+        _interleave(members, device, repeats, warmup, min_seconds)
 
 
-def _interleave(members, device: str, repeats: int, warmup: int) -> None:
-    """Time ``warmup + repeats`` rounds of one ``train_step`` per member, members in turn within a round (so load
-    changes hit all alike); each member is (method, nets, batches, params, ctx, times, before, after):
-    ``batches(round)`` gives the step's ``next_real``, the timed seconds after warm-up go to ``times``, ``before()`` /
-    ``after(seconds)`` (optional) run around each timed step; the clock is read after ``torch.cuda.synchronize()``
-    on CUDA."""
+def _interleave(members, device: str, repeats: int, warmup: int, min_seconds: float = 0.0,
+                max_repeats: int = 40) -> int:
+    """Time ``warmup`` rounds, then at least ``repeats`` rounds of one ``train_step`` per member, members in turn
+    within a round (so load changes hit all alike), and more rounds (up to ``max_repeats``) until the timed rounds
+    add up to ``min_seconds``: cheap steps get more repeats, so their medians and paired ratios settle. Each member
+    is (method, nets, batches, params, ctx, times, before, after): ``batches(round)`` gives the step's
+    ``next_real``, the timed seconds after warm-up go to ``times`` (round k of every member at index k, so ratios
+    can be paired per round); ``before()`` (optional) runs before every step, ``after(seconds, stats)`` (optional)
+    after every timed one, off the clock (``stats``: the step's statistics as ``train_step`` returns them); the
+    clock is read after ``torch.cuda.synchronize()`` on CUDA. Returns the number of timed rounds. This is the one
+    step timer: the target's steps and fast-path switches and ``benchmarks/*_step.py`` all time through it."""
     from ganrepro.train import train_step
 
-    for i in range(warmup + repeats):
+    i, timed, spent = 0, 0, 0.0
+    while i < warmup or timed < repeats or (spent < min_seconds and timed < max_repeats):
         for method, nets, batches, params, ctx, times, before, after in members:
             next_real = batches(i)
             if before is not None:
                 before()
             _sync(device)
             t = time.perf_counter()
-            train_step(method, nets, next_real, params, ctx)
+            stats = train_step(method, nets, next_real, params, ctx)
             _sync(device)
             dt = time.perf_counter() - t
             ctx.step += 1
             if i >= warmup:
                 times.append(dt)
+                spent += dt
                 if after is not None:
-                    after(dt)
+                    after(dt, stats)
+        timed += i >= warmup
+        i += 1
+    return timed
 
 
 def step_rows(cases: list[Case]) -> list[dict]:
-    med = {(c.experiment, c.method, c.variant): statistics.median(c.times) for c in cases if c.times}
+    """One row per timed case: the median step and, against its baseline, ``ratio`` = the median over rounds of
+    the paired ratio step / baseline step of the same round (interleaved: a load change inside a round hits both),
+    beside ``ratio_of_medians``."""
+    by_key = {(c.experiment, c.method, c.variant): c for c in cases if c.times}
     rows = []
     for c in cases:
         key = (c.experiment, c.method, c.variant)
-        if key not in med:
+        if key not in by_key:
             continue
         row = {"experiment": c.experiment, "method": c.method, "variant": c.variant, **c.info,
-               "step_s": round(med[key], 5), "repeats": len(c.times)}
-        if c.baseline is not None and (c.experiment, *c.baseline) in med:
+               "step_s": round(statistics.median(c.times), 5), "repeats": len(c.times)}
+        base = by_key.get((c.experiment, *c.baseline)) if c.baseline is not None else None
+        if base is not None:
             row["baseline"] = "/".join(c.baseline)
-            row["ratio"] = round(med[key] / med[(c.experiment, *c.baseline)], 3)
+            row["ratio"] = round(statistics.median(t / b for t, b in zip(c.times, base.times, strict=True)), 3)
+            row["ratio_of_medians"] = round(statistics.median(c.times) / statistics.median(base.times), 3)
         rows.append(row)
     return rows
 
@@ -313,7 +335,9 @@ def bench_dag(timeout: int = 300) -> dict:
 
 
 def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,
-        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag")) -> dict:
+        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag"), min_seconds: float = 6.0) -> dict:
+    """Every part in ``parts``; step timings: at least ``repeats`` rounds after ``warmup``, and per experiment as
+    many more (up to 40) as fit in ``min_seconds`` of timed steps."""
     import torch
 
     from ganrepro.env import hardware
@@ -327,7 +351,7 @@ def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threa
     t0 = time.perf_counter()
     if "steps" in parts:
         cases, skipped = step_cases(cfg)
-        time_steps(cfg, cases, device, repeats, warmup)
+        time_steps(cfg, cases, device, repeats, warmup, min_seconds=min_seconds)
         out["steps"], out["not_in_any_table"] = step_rows(cases), skipped
     if "fast" in parts:
         out["fast_path"] = bench_fast(cfg, device, max(repeats, 5), warmup)
@@ -338,6 +362,8 @@ def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threa
         full = {**cfg, "scale": "full"}
         out["brc_solvers"] = {label: brc_step.bench_variants(full, exp, m, variants, max(3, repeats))
                               for label, exp, m, variants in brc_step.SOLVER_CASES}
+        out["brc_unroll_k"] = brc_step.bench_unroll_k(full, repeats=max(3, repeats))
+        out["brc_iga_phases"] = brc_step.iga_phases(full, repeats=max(10, 2 * repeats))
     if "metrics" in parts:
         out["metrics"] = bench_metrics(device)
     if "loader" in parts:
@@ -357,13 +383,13 @@ def render_markdown(res: dict) -> str:
              "experiment; they are reported, never asserted.", ""]
     if res.get("steps"):
         lines += ["## One training step per method and variant", "",
-                  "n_critic discriminator updates + one generator update at the size given; ratio = step / its "
-                  "baseline's step on the same experiment.", "",
-                  "| experiment | method/variant | px | batch | n_critic | ms per step | baseline | ratio |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "n_critic discriminator updates + one generator update at the size given; ratio = the median "
+                  "over rounds of step / its baseline's step in the same round, on the same experiment.", "",
+                  "| experiment | method/variant | px | batch | n_critic | ms per step | repeats | baseline | ratio |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in res["steps"]:
             lines.append(f"| {r['experiment']} | {r['method']}/{r['variant']} | {r['resolution']} | "
-                         f"{r['batch_size']} | {r['n_critic']} | {1000 * r['step_s']:.1f} | {r.get('baseline', '-')} | "
+                         f"{r['batch_size']} | {r['n_critic']} | {1000 * r['step_s']:.1f} | {r['repeats']} | {r.get('baseline', '-')} | "
                          f"{r.get('ratio', '-')} |")
         if res.get("not_in_any_table"):
             lines += ["", "Variants no table trains (not timed): " + ", ".join(res["not_in_any_table"])]
@@ -383,6 +409,20 @@ def render_markdown(res: dict) -> str:
             for v, x in r.items():
                 if isinstance(x, dict):
                     lines.append(f"| {label} | {v} | {x['ms']:.2f} | {x['ratio_to_brc']:.2f} |")
+        lines.append("")
+    if res.get("brc_unroll_k"):
+        uk = res["brc_unroll_k"]
+        lines += [f"Unrolled solvers against the unroll length K ({uk['experiment']}, {uk['method']}; brc.txt does not "
+                  "state K; Table 3.1's T: RHG 10.1x, BDA 14.0x IGA on the 2D MoG):", "",
+                  "| solver, K | × IGA |", "|---|---|"]
+        lines += [f"| {v} | {x:.2f} |" for v, x in uk["ratio_to_iga"].items()]
+        lines.append("")
+    if res.get("brc_iga_phases"):
+        ph = res["brc_iga_phases"]
+        lines += [f"Where one generator update's time goes ({ph['experiment']}, {ph['method']}; medians, ms; IGA "
+                  f"{ph['iga_ms']:.2f} vs plain {ph['plain_ms']:.2f}: {ph['ratio']:.2f}x):", "",
+                  "| phase | ms |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in ph["phases_ms"].items()]
         lines.append("")
     if res.get("metrics"):
         ms, ft = res["metrics"]["ms_ssim"], res["metrics"]["features_standin"]

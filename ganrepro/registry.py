@@ -5,9 +5,13 @@ training loop (``ganrepro.train``) plugs in. Variants are named parameter sets o
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from dataclasses import dataclass, field
 from typing import Callable
+
+from ganrepro import ROOT
 
 # One line per method: "name": "module". Adding a method = its module + one line here + config.
 METHOD_MODULES = {
@@ -73,6 +77,10 @@ class Method:
     # loop's rule is no host synchronisation between log steps (benchmarks/host_syncs.py checks both)
     host_syncs_per_d_step: int = 0
     host_sync_reason: str = ""
+    # bench_state(params) -> the ``ctx.state`` a benchmark step starts from (None: empty): the method's costliest
+    # steady phase, so ``python -m ganrepro bench`` times the method's own work, not a warm-up phase (GL-GAN's paper
+    # rule: calibrated thresholds that take Ada-OP's local branch at every step)
+    bench_state: Callable | None = None
 
     def stat_keys(self, params: dict) -> dict[str, str]:
         keys = self.log_keys(params) if callable(self.log_keys) else dict(self.log_keys)
@@ -121,5 +129,44 @@ def get(name: str) -> Method:
     return _CACHE[name]
 
 
+# variant names per method, for callers that need only the names (table rendering, verdicts, cost): a JSON file
+# keyed by a hash of the method sources, so those jobs skip importing the method modules (and torch, ~5 s each)
+VARIANTS_CACHE = ROOT / ".cache" / "registry_variants.json"
+SOURCE_DIRS = ("models", "baselines", "ganrepro")
+
+
+def _sources_key() -> str:
+    h = hashlib.sha256()
+    for d in SOURCE_DIRS:
+        for f in sorted((ROOT / d).glob("*.py")):
+            h.update(f"{d}/{f.name}\0".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def variant_names(method: str) -> tuple[str, ...]:
+    """The names of ``method``'s variants, as ``get(method).variants`` has them, without importing the method modules
+    when ``VARIANTS_CACHE`` holds them for the current sources (a changed file under ``SOURCE_DIRS`` rebuilds it; a
+    cache that cannot be written is simply not kept)."""
+    if method in _CACHE:
+        return tuple(_CACHE[method].variants)
+    key = _sources_key()
+    try:
+        cached = json.loads(VARIANTS_CACHE.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    if cached.get("key") != key:
+        cached = {"key": key, "variants": {m: list(get(m).variants) for m in registered()}}
+        try:
+            from ganrepro.io import write_text
+
+            write_text(VARIANTS_CACHE, json.dumps(cached, indent=1) + "\n")
+        except OSError:
+            pass
+    if method not in cached["variants"]:
+        raise KeyError(f"unknown method {method!r}; registered: {registered()}")
+    return tuple(cached["variants"][method])
+
+
 def is_runnable(method: str, variant: str) -> bool:
-    return method in METHOD_MODULES and variant in get(method).variants
+    return method in METHOD_MODULES and variant in variant_names(method)

@@ -233,6 +233,19 @@ def g_loss(D, fake, p, ctx):
     return loss, stats
 
 
+# thresholds (beta, delta_1, delta_2) that make the paper rule take the local, masked Object 1 at every step (sigma_g
+# < beta, level II): the costliest branch, what a benchmark of Ada-OP times (``bench_state``)
+LOCAL_THRESHOLDS = (1e9, 0.0, 1e9)
+
+
+def bench_state(p: dict) -> dict:
+    """The paper rule past its calibration phase, on Ada-OP's local branch (``LOCAL_THRESHOLDS``); the code rule and
+    the global-only variants need no state."""
+    if p.get("glgan_rule") != "paper":
+        return {}
+    return {"history": torch.zeros(1, 2), "thresholds": torch.tensor(LOCAL_THRESHOLDS)}
+
+
 def log_keys(p: dict) -> dict:
     keys = {**losses.ADVERSARIAL_LOG_KEYS, "glgan_sigma_g": "mean", "glgan_sigma_l": "mean"}
     if p.get("glgan_rule") is not None:
@@ -271,6 +284,7 @@ METHOD = Method(
     g_loss=g_loss,
     log_keys=log_keys,
     summary=summary,
+    bench_state=bench_state,
     defaults={"glgan_norm": "local", "patch": 8, "glgan_rule": None, "glgan_calibration_epochs": 1,
               "glgan_alpha_scope": "image", "n_critic": 1},
     variants={

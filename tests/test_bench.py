@@ -36,7 +36,7 @@ def test_steps_render_with_ratios(base_cfg):
     bench.time_steps(base_cfg, cases, "cpu", repeats=2, warmup=0)
     rows = bench.step_rows(cases)
     assert [len(c.times) for c in cases] == [2, 2] and rows[1]["baseline"] == "vgan/plain"
-    assert rows[1]["ratio"] == pytest.approx(rows[1]["step_s"] / rows[0]["step_s"], rel=1e-2)
+    assert rows[1]["ratio_of_medians"] == pytest.approx(rows[1]["step_s"] / rows[0]["step_s"], rel=1e-2)
     assert rows[0]["batch_size"] == 512 and rows[0]["resolution"] == 0  # the mixtures at their own size
     res = {"device": "cpu", "device_name": "cpu", "torch": "x", "threads": 1, "hardware": {}, "steps": rows,
            "loader": bench.bench_loader(n=64, res=16, batch=8, batches=4)}
@@ -68,3 +68,34 @@ def test_fast_path_switches_are_timed_against_the_default(base_cfg):
     md = bench.render_markdown({"device": "cpu", "device_name": "cpu", "torch": "x", "threads": 1, "hardware": {},
                                 "fast_path": res})
     assert "| prefetch |" in md
+
+
+def test_ratio_is_the_median_of_per_round_paired_ratios():
+    """Round k of a case is paired with round k of its baseline: a slow round (load) hits both and cancels."""
+    base = bench.Case("e", "m", "a", times=[1.0, 2.0, 10.0])
+    case = bench.Case("e", "m", "b", ("m", "a"), times=[1.1, 2.2, 11.0])
+    rows = bench.step_rows([base, case])
+    assert rows[1]["ratio"] == pytest.approx(1.1) and rows[1]["ratio_of_medians"] == pytest.approx(1.1)
+    case.times = [1.5, 2.1, 10.0]  # per-round ratios 1.5, 1.05, 1.0 -> median 1.05; medians 2.1 / 2.0
+    rows = bench.step_rows([base, case])
+    assert rows[1]["ratio"] == pytest.approx(1.05) and rows[1]["ratio_of_medians"] == pytest.approx(1.05)
+    case.times = [1.0, 3.0, 10.0]  # ratios 1, 1.5, 1 -> 1.0; medians 3 / 2 = 1.5
+    rows = bench.step_rows([base, case])
+    assert rows[1]["ratio"] == pytest.approx(1.0) and rows[1]["ratio_of_medians"] == pytest.approx(1.5)
+
+
+def test_min_seconds_adds_rounds_and_steady_phase_contexts(base_cfg, monkeypatch):
+    """More timed rounds than ``repeats`` until ``min_seconds`` of steps (capped); each context starts at the run's
+    last epoch with the method's bench_state: GL-GAN's paper rule runs Ada-OP (not its calibration) at every step."""
+    cases = [bench.Case("brc_ring8", "vgan", "plain")]
+    bench.time_steps(base_cfg, cases, "cpu", repeats=1, warmup=0, min_seconds=1e9)
+    assert len(cases[0].times) == 40
+    from models import glgan
+
+    calls, seen = [], []
+    ada_op = glgan.ada_op
+    monkeypatch.setattr(glgan, "ada_op", lambda *a, **k: calls.append(1) or ada_op(*a, **k))
+    cases = [bench.Case("glgan_celeba128", "glgan", "patch4_adaop")]
+    bench.time_steps(base_cfg, cases, "cpu", repeats=2, warmup=2, cpu_resolution=16, cpu_batch=4,
+                     width_scale=0.125, before=lambda c: seen.append(len(calls)))
+    assert len(cases[0].times) == 2 and seen == [0, 1, 2, 3] and len(calls) == 4  # Ada-OP at every step

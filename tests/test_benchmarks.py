@@ -6,6 +6,7 @@ asserted in tests.
 import importlib.util
 import json
 
+import pytest
 import torch
 
 from conftest import ROOT
@@ -44,6 +45,31 @@ def test_solver_updates_relative_to_iga(tmp_path):
     for v in variants:
         assert r[v]["ms"] > 0
         assert abs(r[v]["ratio_to_brc"] - r[v]["ms"] / r["brc"]["ms"]) < 0.01 * r[v]["ratio_to_brc"] + 1e-3
+
+
+def test_unrolled_solvers_against_k(base_cfg):
+    """RHG / BDA per unroll length K, as multiples of IGA's update measured in the same run."""
+    r = brc_step.bench_unroll_k({**base_cfg, "scale": "full"}, ks=(1, 2), repeats=1)
+    assert set(r["ratio_to_iga"]) == {"brc_rhg K=1", "brc_rhg K=2", "brc_bda K=1", "brc_bda K=2"}
+    assert r["iga_ms"] > 0 and all(x > 0 for x in r["ratio_to_iga"].values())
+
+
+def test_lga_step_setups_and_stats_through_the_shared_timer(tmp_path):
+    """benchmarks/lga_step.py times through ganrepro.bench's step timer: every setup, its ratios, the G-step
+    statistics of the LGA setups (a share of map positions in [0, 1]) and n_critic = 5."""
+    spec_l = importlib.util.spec_from_file_location("lga_step", ROOT / "benchmarks" / "lga_step.py")
+    lga_step = importlib.util.module_from_spec(spec_l)
+    spec_l.loader.exec_module(lga_step)
+    out = tmp_path / "lga.json"
+    assert lga_step.main(["--repeats", "1", "--warmup", "0", "--threads", "1", "--only", "32", "--batch", "2",
+                          "--out", str(out)]) == 0
+    r = json.loads(out.read_text())["results"]["32 px"]
+    assert set(r["seconds"]) == set(lga_step.SETUPS) and all(t > 0 for t in r["seconds"].values())
+    assert set(r["n_critic"].values()) == {5}
+    assert set(r["g_step_stats"]) == set(lga_step.LGA_SETUPS)
+    assert all(0.0 <= st["lga_unrealistic"] <= 1.0 for st in r["g_step_stats"].values())
+    assert r["paired_ratios"]["lga4/map4_hinge"] == pytest.approx(r["seconds"]["lga4"] / r["seconds"]["map4_hinge"],
+                                                                  rel=0.02, abs=1e-3)
 
 
 def test_no_registered_variant_syncs_the_host_between_log_steps(tmp_path):
