@@ -81,6 +81,18 @@ def _g_update(method, nets, params, ctx, bs) -> float:
     return time.perf_counter() - t
 
 
+def _interleaved_medians(setups: dict, repeats: int, warmup: int) -> dict:
+    """Median seconds of one generator update per setup: ``warmup`` rounds, then ``repeats`` rounds, each timing
+    every setup in turn (so load changes hit all alike)."""
+    times = {v: [] for v in setups}
+    for i in range(warmup + repeats):
+        for v, s in setups.items():
+            dt = _g_update(*s)
+            if i >= warmup:
+                times[v].append(dt)
+    return {v: statistics.median(t) for v, t in times.items()}
+
+
 def bench_case(cfg, experiment, method_name, plain, brc, repeats: int) -> dict:
     """One baseline: its plain and its BRC generator update, interleaved; ratio = BRC / plain."""
     r = bench_variants(cfg, experiment, method_name, [plain, brc], repeats)
@@ -91,15 +103,7 @@ def bench_case(cfg, experiment, method_name, plain, brc, repeats: int) -> dict:
 def bench_variants(cfg, experiment, method_name, variants, repeats: int) -> dict:
     """Median ms of one generator update per variant, interleaved (so load changes hit all alike), and each as a
     multiple of ``variants[0]``."""
-    setups = {v: _setup(cfg, experiment, method_name, v) for v in variants}
-    for _ in range(3):  # warm-up
-        for s in setups.values():
-            _g_update(*s)
-    times = {v: [] for v in variants}
-    for _ in range(repeats):
-        for v, s in setups.items():
-            times[v].append(_g_update(*s))
-    med = {v: statistics.median(t) for v, t in times.items()}
+    med = _interleaved_medians({v: _setup(cfg, experiment, method_name, v) for v in variants}, repeats, warmup=3)
     ref = med[variants[0]]
     return {v: {"ms": round(1000 * med[v], 3), "ratio_to_" + variants[0]: round(med[v] / ref, 3)} for v in variants} | {
         "experiment": experiment, "method": method_name, "repeats": repeats}
@@ -118,14 +122,7 @@ def bench_unroll_k(cfg, experiment: str = "brc_ring8", method_name: str = "vgan"
         for k in ks:
             method, nets, params, ctx, bs = _setup(cfg, experiment, method_name, solver)
             setups[f"{solver} K={k}"] = (method, nets, {**params, "brc_steps": int(k)}, ctx, bs)
-    for _ in range(2):
-        for s in setups.values():
-            _g_update(*s)
-    times = {v: [] for v in setups}
-    for _ in range(repeats):
-        for v, s in setups.items():
-            times[v].append(_g_update(*s))
-    med = {v: statistics.median(t) for v, t in times.items()}
+    med = _interleaved_medians(setups, repeats, warmup=2)
     return {"experiment": experiment, "method": method_name, "repeats": repeats, "iga_ms": round(1000 * med["brc"], 3),
             "ratio_to_iga": {v: round(med[v] / med["brc"], 3) for v in setups if v != "brc"}}
 
