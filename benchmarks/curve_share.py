@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_step import _setup  # noqa: E402
 from ganrepro import registry, snapshots  # noqa: E402
+from ganrepro.bench import interleave  # noqa: E402
 from ganrepro.config import (curve_protocol, dataset_count, eval_protocol, load_config, planned_runs,  # noqa: E402
                              resolve_run)
 from ganrepro.env import hardware, with_threads  # noqa: E402
@@ -234,13 +235,9 @@ def _run(args, det) -> int:
             method, nets, params, ctx, bs = _setup(cfg, r["experiment"], r["method"], r["variant"], args.width_scale)
             res = r["resolution"]
             real = torch.rand(bs, 3, res, res, generator=torch.Generator().manual_seed(0)) * 2 - 1
-            times = []
-            for i in range(1 + args.repeats):
-                t = time.perf_counter()
-                train_step(method, nets, lambda: real, params, ctx)
-                ctx.step += 1
-                if i:
-                    times.append(time.perf_counter() - t)
+            times = []  # one warm-up step, then --repeats, through the benchmark target's step timer
+            interleave([(method, nets, (lambda i, real=real: (lambda: real)), params, ctx, times, None, None)],
+                        "cpu", args.repeats, 1)
             step_s[key] = statistics.median(times)
             step_flops[key] = _flops(lambda: train_step(method, nets, lambda: real, params, ctx))
             ev_run = eval_protocol(cfg, r["experiment"], r["method"], r["variant"])

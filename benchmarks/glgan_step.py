@@ -82,9 +82,9 @@ def _real_batches(bs: int, res: int, seed: int = 0) -> list[torch.Tensor]:
 
 
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
-    """The variants' steps interleaved through the benchmark target's step timer (``ganrepro.bench._interleave``);
+    """The variants' steps interleaved through the benchmark target's step timer (``ganrepro.bench.interleave``);
     the Ada-OP variants' branch statistics read off the clock."""
-    from ganrepro.bench import _interleave
+    from ganrepro.bench import interleave
 
     experiment = EXPERIMENTS[res]
     setups = {v: _setup(cfg, experiment, v, batch) for v in VARIANTS}
@@ -99,7 +99,7 @@ def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> di
                 branch[v][k] += float(st["glgan_" + k]) / repeats
         return after if v in branch else None
 
-    _interleave([(method, nets, (lambda i: (lambda r=reals[i % N_BATCHES]: r)), params, ctx, times[v], None, tally(v))
+    interleave([(method, nets, (lambda i: (lambda r=reals[i % N_BATCHES]: r)), params, ctx, times[v], None, tally(v))
                  for v, (method, nets, params, ctx, _) in setups.items()], "cpu", repeats, warmup)
     med = {v: statistics.median(t) for v, t in times.items()}
     out = {"experiment": experiment, "resolution": res, "batch_size": bs, "repeats": repeats, "warmup": warmup,

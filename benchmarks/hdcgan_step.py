@@ -16,9 +16,11 @@ training images consumed per second, the rate the loader has to sustain (``bench
 
 - **CPU** (always): ``--cpu-res`` (64) at ``--batch`` (32), ``--threads`` intra-op threads; the JSON records the
   1-minute load average before and after (the machine may be shared: rerun when idle).
-- **GPU** (when ``torch.cuda.is_available()``): ``--gpu-res`` (512) at the same batch, four settings interleaved per
-  repeat: fp32; bf16 autocast (``torch.autocast("cuda", torch.bfloat16)`` around the step: the suite's training loop
-  itself runs fp32); channels_last (networks and real batches in ``torch.channels_last``); both. Seconds after
+- **GPU** (when ``torch.cuda.is_available()``): ``--gpu-res`` (512) at the same batch, four settings one after the
+  other: fp32; bf16 autocast (the training loop's own switch, ``train.fast.bf16``: forward passes and losses under
+  ``torch.autocast``, weights and Adam in fp32); channels_last (networks and real batches in
+  ``torch.channels_last``); both. Every step is timed by the benchmark target's step timer
+  (``ganrepro.bench.interleave``). Seconds after
   ``torch.cuda.synchronize``, peak memory from ``torch.cuda.max_memory_allocated`` (reset per setting), out of
   memory recorded as such. Without CUDA the JSON says no GPU was present and nothing is timed there.
 - **Memory and FLOP model at the GPU resolution** (always; no GPU needed): the networks built on the ``meta`` device
@@ -36,7 +38,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -48,7 +49,7 @@ from ganrepro import registry  # noqa: E402
 from ganrepro.config import load_config, resolve_run  # noqa: E402
 from ganrepro.env import hardware, with_threads  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets, train_step  # noqa: E402
+from ganrepro.train import Context, make_nets  # noqa: E402
 
 EXPERIMENT, METHOD = "hdcgan_celeba512", "hdcgan"
 GPU_SETTINGS = {"fp32": (False, False), "bf16_autocast": (True, False), "channels_last": (False, True),
@@ -93,19 +94,16 @@ def _n_params(module) -> int:
 
 
 def bench_cpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: int) -> dict:
+    """The step at ``res`` on the CPU, through the benchmark target's step timer (``ganrepro.bench.interleave``)."""
+    from ganrepro.bench import interleave
+
     rc = run_config(cfg, res, variant, batch, width)
     method, nets, params, ctx = _setup(rc, "cpu")
     bs = int(rc["train"]["batch_size"])
     reals = _real_batches(bs, res, "cpu")
     times = []
-    for i in range(warmup + repeats):
-        real = reals[i % N_BATCHES]
-        t = time.perf_counter()
-        train_step(method, nets, lambda: real, params, ctx)
-        dt = time.perf_counter() - t
-        ctx.step += 1
-        if i >= warmup:
-            times.append(dt)
+    interleave([(method, nets, (lambda i: (lambda r=reals[i % N_BATCHES]: r)), params, ctx, times, None, None)],
+                "cpu", repeats, warmup)
     med = statistics.median(times)
     return {"experiment": EXPERIMENT, "method": METHOD, "variant": variant, "resolution": res, "batch_size": bs,
             "g_width": params["g_width"], "d_width": params["d_width"], "z_dim": params["z_dim"],
@@ -117,6 +115,8 @@ def bench_cpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: i
 def bench_gpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: int) -> dict:
     """The four settings at ``res`` on cuda:0, one after the other (each built afresh after the previous one is
     freed, so that each peak is its own and a 24 GB GPU holds one setting at a time); out of memory is recorded."""
+    from ganrepro.bench import interleave
+
     if not torch.cuda.is_available():
         return {"present": False, "note": "no GPU present (torch.cuda.is_available() is False): the 512 px step, "
                                           "bf16 autocast, channels_last and peak memory were not measured"}
@@ -135,14 +135,11 @@ def bench_gpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: i
         times = []
         try:
             s = _setup(rc, dev, cl)
+            s[3].bf16 = amp  # the training loop's own bf16 switch (train.fast.bf16)
             reals = _real_batches(bs, res, dev, cl)
-            for i in range(max(1, warmup) + repeats):  # the warm-up steps reach the peak (cuDNN autotuning too)
-                torch.cuda.synchronize()
-                t = time.perf_counter()
-                _gpu_step(s, reals[i % N_BATCHES], amp)
-                torch.cuda.synchronize()
-                if i >= max(1, warmup):
-                    times.append(time.perf_counter() - t)
+            # the benchmark target's step timer; the warm-up steps reach the peak (cuDNN autotuning too)
+            interleave([(*s[:2], (lambda i, reals=reals: (lambda r=reals[i % N_BATCHES]: r)), *s[2:], times, None,
+                          None)], dev, repeats, max(1, warmup))
         except torch.OutOfMemoryError as e:
             out["settings"][name] = {"autocast_bf16": amp, "channels_last": cl,
                                      "out_of_memory": str(e).splitlines()[0]}
@@ -155,13 +152,6 @@ def bench_gpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: i
                                  "peak_memory_gib": round((torch.cuda.max_memory_allocated() - base) / GIB, 3),
                                  "per_repeat_seconds": [round(t, 5) for t in times]}
     return out
-
-
-def _gpu_step(setup, real: torch.Tensor, amp: bool) -> None:
-    method, nets, params, ctx = setup
-    with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
-        train_step(method, nets, lambda: real, params, ctx)
-    ctx.step += 1
 
 
 def memory_model(cfg, res: int, variant: str, batch, width) -> dict:

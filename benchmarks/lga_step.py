@@ -88,9 +88,9 @@ def _setups(cfg, experiment: str, batch=None, seed: int = 0) -> tuple[dict, int]
 
 
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
-    """The setups' steps interleaved through the benchmark target's step timer (``ganrepro.bench._interleave``); the
+    """The setups' steps interleaved through the benchmark target's step timer (``ganrepro.bench.interleave``); the
     LGA setups' generator statistics read off the clock."""
-    from ganrepro.bench import _interleave
+    from ganrepro.bench import interleave
 
     experiment = EXPERIMENTS[res]
     load_before = os.getloadavg()[0]
@@ -106,7 +106,7 @@ def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> di
                 g_stats[k][s] += float(st[s]) / repeats
         return after if k in g_stats else None
 
-    _interleave([(*setups[k][:2], (lambda i: (lambda r=reals[i % N_BATCHES]: r)), *setups[k][2:], times[k], None,
+    interleave([(*setups[k][:2], (lambda i: (lambda r=reals[i % N_BATCHES]: r)), *setups[k][2:], times[k], None,
                   tally(k)) for k in SETUPS], "cpu", repeats, warmup)
     med = {k: statistics.median(t) for k, t in times.items()}
     paired = {name: round(statistics.median(x / y for x, y in zip(times[a], times[b])), 4) for name, a, b in RATIOS}

@@ -158,10 +158,10 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
                     (lambda c=c: before(c)) if before else None,
                     (lambda dt, stats, c=c: after(c, dt)) if after else None)
                    for c, method, nets, params, ctx, reals in setups]
-        _interleave(members, device, repeats, warmup, min_seconds)
+        interleave(members, device, repeats, warmup, min_seconds)
 
 
-def _interleave(members, device: str, repeats: int, warmup: int, min_seconds: float = 0.0,
+def interleave(members, device: str, repeats: int, warmup: int, min_seconds: float = 0.0,
                 max_repeats: int = 40) -> int:
     """Time ``warmup`` rounds, then at least ``repeats`` rounds of one ``train_step`` per member, members in turn
     within a round (so load changes hit all alike), and more rounds (up to ``max_repeats``) until the timed rounds
@@ -280,7 +280,7 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
 
             setups[sw] = (nets, ctx, next_real, src, [])
         try:
-            _interleave([(method, nets, (lambda i, nr=next_real: nr), params, ctx, times, None, None)
+            interleave([(method, nets, (lambda i, nr=next_real: nr), params, ctx, times, None, None)
                          for nets, ctx, next_real, src, times in setups.values()], device, repeats, warmup)
         finally:
             for nets, ctx, next_real, src, times in setups.values():
