@@ -99,6 +99,29 @@ def step_cases(cfg: dict) -> tuple[list[Case], list[str]]:
     return sorted(cases.values(), key=lambda c: (c.experiment, c.method, c.variant)), skipped
 
 
+def comparison_groups(cases: list[Case]) -> list[list[Case]]:
+    """The cases timed together: those of one experiment linked by baseline relations (a case, its baseline, the
+    baseline's baseline, ...), each group interleaved on its own, so a group's rounds (and ``min_seconds``) are not
+    dominated by unrelated slow steps of the same experiment (GL-GAN's variants beside WGAN-QC's exact OT)."""
+    parent = {}
+
+    def root(k):
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    keys = {(c.experiment, c.method, c.variant) for c in cases}
+    for c in cases:
+        k = (c.experiment, c.method, c.variant)
+        root(k)
+        if c.baseline is not None and (c.experiment, *c.baseline) in keys:
+            parent[root(k)] = root((c.experiment, *c.baseline))
+    groups: dict = {}
+    for c in cases:
+        groups.setdefault(root((c.experiment, c.method, c.variant)), []).append(c)
+    return list(groups.values())
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         import torch
@@ -108,12 +131,13 @@ def _sync(device: str) -> None:
 
 def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: int, cpu_resolution: int = 32,
                cpu_batch: int = 8, width_scale: float = 1.0, before=None, after=None, min_seconds: float = 0.0) -> None:
-    """Fill each case's ``times`` (seconds per training step) and ``info``; cases of one experiment interleaved.
+    """Fill each case's ``times`` (seconds per training step) and ``info``; the cases of each ``comparison_groups``
+    group interleaved.
 
     On a CPU image runs are capped at ``cpu_resolution`` px and ``cpu_batch`` (pass large caps for the paper's
     size); ``width_scale`` multiplies g_width / d_width; ``before(case)`` / ``after(case, seconds)`` are called
     around every timed step (e.g. a clock inside the step: ``benchmarks/baseline_step.py``'s OT solve);
-    ``min_seconds``: each experiment's timed rounds go on (beyond ``repeats``) until they add up to this. Each
+    ``min_seconds``: each group's timed rounds go on (beyond ``repeats``) until they add up to this. Each
     context starts at the run's last epoch with the method's ``bench_state`` (its costliest steady phase: GL-GAN's
     paper rule calibrated, on Ada-OP's local branch), so a method is timed doing its own work, not a warm-up."""
     import torch
@@ -122,10 +146,8 @@ def time_steps(cfg: dict, cases: list[Case], device: str, repeats: int, warmup: 
     from ganrepro.train import Context, make_nets
 
     full = {**cfg, "scale": "full"}
-    by_exp: dict = {}
-    for c in cases:
-        by_exp.setdefault(c.experiment, []).append(c)
-    for exp, group in by_exp.items():
+    for group in comparison_groups(cases):
+        exp = group[0].experiment
         setups = []
         for c in group:
             rc = C.resolve_run(full, exp, c.method, c.variant, 0)
@@ -335,9 +357,9 @@ def bench_dag(timeout: int = 300) -> dict:
 
 
 def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,
-        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag"), min_seconds: float = 6.0) -> dict:
+        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag"), min_seconds: float = 12.0) -> dict:
     """Every part in ``parts``; step timings: at least ``repeats`` rounds after ``warmup``, and per experiment as
-    many more (up to 40) as fit in ``min_seconds`` of timed steps."""
+    many more (up to 40) as fit in ``min_seconds`` of timed steps, per comparison group."""
     import torch
 
     from ganrepro.env import hardware

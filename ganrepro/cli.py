@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--min-seconds", type=float, default=6.0,
+    p.add_argument("--min-seconds", type=float, default=12.0,
                    help="per experiment, more step rounds (up to 40) until the timed steps add up to this")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--parts", default="steps,fast,brc,metrics,loader,dag", help="comma-separated subset")

@@ -99,3 +99,14 @@ def test_min_seconds_adds_rounds_and_steady_phase_contexts(base_cfg, monkeypatch
     bench.time_steps(base_cfg, cases, "cpu", repeats=2, warmup=2, cpu_resolution=16, cpu_batch=4,
                      width_scale=0.125, before=lambda c: seen.append(len(calls)))
     assert len(cases[0].times) == 2 and seen == [0, 1, 2, 3] and len(calls) == 4  # Ada-OP at every step
+
+
+def test_comparison_groups_link_cases_through_their_baselines():
+    cases = [bench.Case("e", "glgan", "base"), bench.Case("e", "glgan", "patch8", ("glgan", "base")),
+             bench.Case("e", "glgan", "patch8_adaop", ("glgan", "patch8")), bench.Case("e", "wgan_qc", "default"),
+             bench.Case("f", "glgan", "base"), bench.Case("e", "lga", "lga4", ("wgan_gp", "default")),
+             bench.Case("e", "wgan_gp", "default")]
+    groups = [[(c.experiment, c.method, c.variant) for c in g] for g in bench.comparison_groups(cases)]
+    assert sorted(groups) == sorted([[("e", "glgan", "base"), ("e", "glgan", "patch8"), ("e", "glgan", "patch8_adaop")],
+                                     [("e", "wgan_qc", "default")], [("f", "glgan", "base")],
+                                     [("e", "lga", "lga4"), ("e", "wgan_gp", "default")]])
