@@ -91,8 +91,9 @@ def test_offline_url_fails_fast_with_guidance(tmp_path):
 
 def test_hanging_network_probe_is_cut_off(tmp_path, monkeypatch):
     """A resolver or firewall that never answers: the probe gives up after PROBE_TIMEOUT_S, not minutes."""
-    def hang(*a, **k):
+    def hang(*a, **k):  # the probe's daemon thread outlives the test: end as an unreachable host would
         time.sleep(60)
+        raise OSError("no answer")
 
     monkeypatch.setattr(socket, "create_connection", hang)
     monkeypatch.setattr(DL, "PROBE_TIMEOUT_S", 1.0)
