@@ -99,6 +99,10 @@ def step_cases(cfg: dict) -> tuple[list[Case], list[str]]:
     return sorted(cases.values(), key=lambda c: (c.experiment, c.method, c.variant)), skipped
 
 
+# Each comparison group's timed rounds go on (beyond ``repeats``, up to 40) until they add up to this many seconds.
+MIN_SECONDS = 12.0
+
+
 def comparison_groups(cases: list[Case]) -> list[list[Case]]:
     """The cases timed together: those of one experiment linked by baseline relations (a case, its baseline, the
     baseline's baseline, ...), each group interleaved on its own, so a group's rounds (and ``min_seconds``) are not
@@ -113,7 +117,6 @@ def comparison_groups(cases: list[Case]) -> list[list[Case]]:
     keys = {(c.experiment, c.method, c.variant) for c in cases}
     for c in cases:
         k = (c.experiment, c.method, c.variant)
-        root(k)
         if c.baseline is not None and (c.experiment, *c.baseline) in keys:
             parent[root(k)] = root((c.experiment, *c.baseline))
     groups: dict = {}
@@ -357,9 +360,9 @@ def bench_dag(timeout: int = 300) -> dict:
 
 
 def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,
-        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag"), min_seconds: float = 12.0) -> dict:
-    """Every part in ``parts``; step timings: at least ``repeats`` rounds after ``warmup``, and per experiment as
-    many more (up to 40) as fit in ``min_seconds`` of timed steps, per comparison group."""
+        parts: tuple = ("steps", "fast", "brc", "metrics", "loader", "dag"), min_seconds: float = MIN_SECONDS) -> dict:
+    """Every part in ``parts``; step timings: at least ``repeats`` rounds after ``warmup``, and per comparison group
+    as many more (up to 40) as fit in ``min_seconds`` of timed steps."""
     import torch
 
     from ganrepro.env import hardware

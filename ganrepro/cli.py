@@ -120,7 +120,8 @@ def cmd_bench(args) -> int:
 
     cfg = _cfg(args)
     res = bench.run(cfg, device=pick_device(args.device), repeats=args.repeats, warmup=args.warmup,
-                    threads=args.threads, parts=tuple(args.parts.split(",")), min_seconds=args.min_seconds)
+                    threads=args.threads, parts=tuple(args.parts.split(",")),
+                    min_seconds=bench.MIN_SECONDS if args.min_seconds is None else args.min_seconds)
     out = Path(args.out or Path(cfg.get("paths", {}).get("report", "report")) / "benchmarks.md")
     for p in bench.write(res, out):
         print(f"wrote {p}")
@@ -167,8 +168,9 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--min-seconds", type=float, default=12.0,
-                   help="per experiment, more step rounds (up to 40) until the timed steps add up to this")
+    p.add_argument("--min-seconds", type=float, default=None,
+                   help="per comparison group, more step rounds (up to 40) until the timed steps add up to this "
+                        "(default ganrepro.bench.MIN_SECONDS)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--parts", default="steps,fast,brc,metrics,loader,dag", help="comma-separated subset")
     p.add_argument("--out", default=None, help="Markdown path (the JSON goes beside it); default report/benchmarks.md")

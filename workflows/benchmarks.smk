@@ -13,7 +13,6 @@ rule benchmarks:
     params:
         repeats=3,
         warmup=2,
-        min_seconds=12.0,
     # a fixed count, not workflow.cores: under the SLURM profile no --cores is given and reading workflow.cores
     # fails the whole parse. Locally Snakemake scales it down to --cores; more with --set-threads benchmarks=N.
     threads: 2
