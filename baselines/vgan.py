@@ -3,7 +3,9 @@
 Discriminator: binary cross-entropy, max_D E[log D(x)] + E[log(1 - D(G(z)))]; generator: the non-saturating
 E[-log D(G(z))] that Goodfellow et al. recommend in practice (Sec. 3). Variants: ``plain``; ``brc`` (+ BRC with this
 paper's IGA solver); ``brc_rf`` (+ BRC with BRC-Rf's feature-statistics discriminator, Sec. 3.1); ``brc_rhg``,
-``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table); ``rf`` (BRC-Rf's
+``brc_bda``, ``brc_cg``, ``brc_neumann`` (BRC with the other hypergradient solvers of the solver table, K = 5 inner
+steps each); ``brc_rhg_k10``, ``brc_bda_k10`` (RHG and BDA with K = 10 unrolled steps: the solver table's reading of
+the unstated K that the paper's time ratios point to, docs/brc.md "Solvers"); ``rf`` (BRC-Rf's
 discriminator without BRC: this suite's ablation, not in the paper, separating what the Rf features do from what BRC
 does); ``brc_sign``, ``brc_gn`` (the suite's readings 2 and 3 of Eq. 9: models/brc.py, docs/brc.md).
 """
@@ -30,6 +32,8 @@ METHOD = with_brc(
            defaults={"d_norm": "batch", "n_critic": 1, "loss": "ns"}, variants={"plain": {}, "rf": {"rf": True}}),
     {"brc": ("plain", {}), "brc_rf": ("plain", {"rf": True}),
      "brc_rhg": ("plain", {"brc_solver": "rhg"}), "brc_bda": ("plain", {"brc_solver": "bda"}),
+     "brc_rhg_k10": ("plain", {"brc_solver": "rhg", "brc_steps": 10}),
+     "brc_bda_k10": ("plain", {"brc_solver": "bda", "brc_steps": 10}),
      "brc_cg": ("plain", {"brc_solver": "cg"}), "brc_neumann": ("plain", {"brc_solver": "neumann"}),
      **READING_VARIANTS},
 )

@@ -139,10 +139,11 @@ CLAIM_KEYS = {"id", "text", "axis", "pairs", "over"}
 READING_KEYS = {"id", "label", "replace", "claims"}
 
 
-def _check_readings(readings, path: Path, row_ids: list, claims: list[dict]) -> None:
+def _check_readings(readings, path: Path, row_ids: list, col_ids: list, claims: list[dict]) -> None:
     """``readings``: how a method's ambiguous text is read, each judged on the claims it names. The first entry is
-    the default reading (the rows as the claims name them: no ``replace``); every other entry names ``claims`` (ids
-    of row-axis claims) and ``replace`` {row of those claims: the row that holds this reading}."""
+    the default reading (the rows or columns as the claims name them: no ``replace``); every other entry names
+    ``claims`` (ids of claims that all compare along one axis) and ``replace`` {row of those claims: the row that
+    holds this reading} (for ``axis: columns`` claims, columns: e.g. a solver run with another iteration count)."""
     _check(isinstance(readings, list), path, "readings must be a list")
     if not readings:
         return
@@ -161,15 +162,18 @@ def _check_readings(readings, path: Path, row_ids: list, claims: list[dict]) -> 
                    f"reading {r['id']}: the first reading is the default (the claims' own rows): no replace/claims")
             continue
         rep, cl = r.get("replace"), r.get("claims")
-        _check(isinstance(rep, dict) and rep and all(a in row_ids and b in row_ids and a != b
-                                                     for a, b in rep.items()), path,
-               f"reading {r['id']}: replace must map row ids of this table to other row ids")
         _check(isinstance(cl, list) and cl and all(c in by_claim for c in cl), path,
                f"reading {r['id']}: claims must list claim ids of this table")
+        axes = {by_claim[c].get("axis", "rows") for c in cl}
+        _check(len(axes) == 1, path, f"reading {r['id']}: its claims compare both rows and columns; split the reading")
+        axis = axes.pop()
+        ids = row_ids if axis == "rows" else col_ids
+        what = "row" if axis == "rows" else "column"
+        _check(isinstance(rep, dict) and rep and all(a in ids and b in ids and a != b for a, b in rep.items()), path,
+               f"reading {r['id']}: replace must map {what} ids of this table to other {what} ids")
         for c in cl:
-            _check(by_claim[c].get("axis", "rows") == "rows", path, f"reading {r['id']}: claim {c} compares columns")
             _check(any(x in rep for p in by_claim[c]["pairs"] for x in p), path,
-                   f"reading {r['id']}: replace names no row of claim {c}")
+                   f"reading {r['id']}: replace names no {what} of claim {c}")
 
 
 def reading_claims(spec: "TableSpec") -> list[tuple[dict, dict, dict]]:
@@ -243,7 +247,7 @@ def load_spec(path) -> TableSpec:
                      claims=d.get("claims") or [], curve_claims=d.get("curve_claims") or [],
                      readings=d.get("readings") or [], path=path)
     _check_claims(spec.claims, path, row_ids, col_ids)
-    _check_readings(spec.readings, path, row_ids, spec.claims)
+    _check_readings(spec.readings, path, row_ids, col_ids, spec.claims)
     from ganrepro.curve_claims import check_curve_claims
 
     check_curve_claims(spec.curve_claims, lambda cond, msg: _check(cond, path, msg), row_ids, col_ids)

@@ -104,6 +104,45 @@ def test_bad_readings_rejected(tmp_path, mutate, needle):
         T.load_spec(_spec_file(tmp_path, mutate, "brc_table2"))
 
 
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda d: _reading(d, 1, replace={"mog2d_time": "mog3d_time"}), "replace must map column ids"),
+    (lambda d: _reading(d, 1, replace={"iga": "rhg_k10"}), "replace names no column of claim implicit_cheaper"),
+    (lambda d: (d["claims"].append({"id": "rows_claim", "text": "t", "pairs": [["mog2d_time", "mog3d_time"]]}),
+                d["readings"][1]["claims"].append("rows_claim")), "compare both rows and columns"),
+])
+def test_bad_column_readings_rejected(tmp_path, mutate, needle):
+    """A reading of column-axis claims (the solver table's K) replaces columns, and one reading judges one axis."""
+    with pytest.raises(T.SpecError, match=re.escape(needle)):
+        T.load_spec(_spec_file(tmp_path, mutate, "brc_table_solver"))
+
+
+def test_column_readings_judge_the_replaced_columns(full_cfg):
+    """The solver table's K reading: the claims judged with RHG/BDA K=10 in place of the K=5 columns, and the
+    default reading's count on the same comparisons. Hand-made times: CG (40) is slower than RHG K=5 (35) but
+    faster than RHG K=10 (70), so implicit_cheaper_than_explicit fails at K=5 and holds at K=10 for that pair."""
+    from ganrepro.verdicts import evaluate_readings
+
+    spec = T.get_spec("brc_table_solver")
+    times = {"brc": 10.0, "brc_rhg": 35.0, "brc_bda": 50.0, "brc_cg": 40.0, "brc_neumann": 30.0,
+             "brc_rhg_k10": 70.0, "brc_bda_k10": 95.0}
+    for variant, t in times.items():
+        _write_metrics(full_cfg, ("brc_ring8", "vgan", variant), 0, status="finished", comparable=True,
+                       values={"solver_time": t, "solver_memory": 2.0})
+    got = {(rr.reading["id"], rr.claim["id"].split("@")[0]): rr
+           for rr in evaluate_readings(spec, evaluate_table(spec, full_cfg))}
+    k10 = got[("k10", "implicit_cheaper_than_explicit")]
+    # ring8 only (the cube's runs are absent): T judged (4 pairs), M ties everywhere (all 2.0)
+    t_rows = [c for c in k10.comps if c.better.cell.row_id == "mog2d_time"]
+    assert [(c.better.cell.col_id, c.than.cell.col_id, c.reproduced) for c in t_rows] == [
+        ("cg", "rhg_k10", "holds"), ("cg", "bda_k10", "holds"), ("neumann", "rhg_k10", "holds"),
+        ("neumann", "bda_k10", "holds")]
+    default_t = [c for c in k10.default_comps if c.better.cell.row_id == "mog2d_time"]
+    assert [c.reproduced for c in default_t] == ["fails", "holds", "holds", "holds"]  # CG 40 vs RHG K=5 35
+    assert (k10.won, k10.default_won) == (4, 3)
+    iga = got[("k10", "iga_fastest_and_smallest")]
+    assert {c.than.cell.col_id for c in iga.comps} == {"rhg_k10", "bda_k10"} and iga.won == 2
+
+
 def test_reading_claims_replace_the_rows_of_each_reading():
     spec = T.get_spec("brc_table2")
     got = {mine["id"]: (mine["pairs"], default["pairs"]) for _, mine, default in T.reading_claims(spec)}

@@ -48,24 +48,27 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 143 (experiment, method, variant); 3 seeds each, 4 for the
+    # registered methods x the table cells they fill: 147 (experiment, method, variant); 3 seeds each, 4 for the
     # BRC mixtures (49: the ring-5 table's 11 rows, with the VGAN(Rf, no BRC) ablation and the 5 reading rows, and
-    # Table 2's 19 rows x 2 MoGs, with the 11 reading rows) except the 2 solver-table-only runs (BDA x 2 MoGs: seed 0
-    # only, the spec's ``seeds: [0]``): 92 x 3 + 49 x 4 + 2 x 1 = 474;
+    # Table 2's 19 rows x 2 MoGs, with the 11 reading rows) except the 6 solver-table-only runs (BDA, and the K = 10
+    # reading's RHG and BDA, x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 92 x 3 + 49 x 4 + 6 x 1 = 478;
     # GL-GAN's 31 of the 89: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
     # global-norm, Table 1's 64 px OURS and Table 2's OURS; the comparison baselines' 10 (SNDCGAN, SAGAN, WGAN-QC at
     # 64 and 128 px, GeoGAN on LGA's four datasets), LGA's 22 (Table 1's 5 LGA rows x 4 datasets, Table 2's 2) and
     # HDCGAN's 3 at 512 px (Table 1's row and its two suite readings)
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
-    assert expected == 474
+    assert expected == 478
     baselines = {(e, m) for e, m, v in C.planned_runs(cfg) if m in ("sndcgan", "sagan", "wgan_qc", "geogan")}
     assert len(baselines) == 10 and len([1 for e, m, v in C.planned_runs(cfg) if m == "lga"]) == 22
     assert sorted(v for e, m, v in C.planned_runs(cfg) if m == "hdcgan") == ["cap8", "dcgan_norms", "default"]
     # the mixtures train and evaluate in one CPU job (rule train_mog), every other run in train + evaluate
     mog = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg) if C.is_mog(cfg, e))
-    assert mog == 49 * 4 + 2 and stats["train_mog"] == mog
+    assert mog == 49 * 4 + 6 and stats["train_mog"] == mog
     assert stats["train"] == stats["evaluate"] == expected - mog
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"lists {expected} training runs ({stats['train']} GPU train jobs, {stats['train_mog']} CPU `train_mog` "
+            f"jobs") in readme and f"and {stats['curve']} curve jobs with GPU requests" in readme
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
     assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
     assert stats["glgan_figures"] == stats["lga_figures"] == stats["hdcgan_figures"] == stats["hdcgan_neighbours"] == 1
@@ -203,8 +206,11 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     p = smk("--profile", "local", "all", cwd=repo, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-5000:]
     stats = job_stats(p.stdout + p.stderr)
-    assert (stats["total"], stats["train"] + stats["train_mog"], stats["curve"]) == (325, 143, 37)  # the README's
-    assert stats["evaluate"] == 92  # the image runs; the 51 mixture runs are evaluated inside train_mog
+    assert (stats["total"], stats["train"] + stats["train_mog"], stats["curve"]) == (329, 147, 37)  # the README's
+    assert stats["evaluate"] == 92  # the image runs; the 55 mixture runs are evaluated inside train_mog
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"It runs {stats['total']} jobs ({stats['train'] + stats['train_mog']} tiny training runs, of which BRC's "
+            f"{stats['train_mog']} mixture runs train and evaluate in one job each; {stats['curve']} curves") in readme
     report = repo / "report" / "smoke"  # the smoke scale's own report folder: report/ is the full scale's
     assert not (repo / "report" / "index.html").exists() and not (repo / "report" / "glgan").exists()
     specs = sorted((ROOT / "config" / "tables").glob("*.yaml"))
@@ -219,7 +225,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     # every link and image of the index resolves, the runs' sample grids among them (one per image run)
     refs = re.findall(r"(?:href|src)='([^'#:]+)'", index)
     assert [r for r in refs if not (report / r).exists()] == []
-    # 143 runs less 51 mixtures, less the 8 diverged ones (every LGA Table 1 row on lga_stl10, forced above)
+    # 147 runs less 55 mixtures, less the 8 diverged ones (every LGA Table 1 row on lga_stl10, forced above)
     assert len({r for r in refs if r.endswith("/samples.png")}) == 84
     # looked at as a reader would: the index and a table page render in Chromium with their verdict colours
     shot = _screenshot(report / "index.html", tmp_path / "index.png")
@@ -243,7 +249,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert summary["glgan_rule"] == "paper" and summary["calibration_steps"] == 8  # 64 images / batch 8: 1 epoch
     assert summary["beta"] > 0 and summary["delta_2"] >= summary["delta_1"] > 0
     metrics = sorted((repo / "results" / "smoke" / "runs").rglob("metrics.json"))
-    assert len(metrics) == len(C.planned_runs(C.load_config())) == 143
+    assert len(metrics) == len(C.planned_runs(C.load_config())) == 147
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     diverged = sorted("/".join(k.split("/")[4:6]) for k, s in statuses.items() if s == "diverged")
     assert diverged == ["geogan/default", "lga/lga4", "lga/lga4_zero", "lga/lga4_zero_literal", "lga/lga8",
