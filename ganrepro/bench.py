@@ -488,16 +488,11 @@ def published_solver_ratios(experiment: str) -> dict[str, float]:
     from ganrepro.tables import get_spec
 
     spec = get_spec("brc_table_solver")
-    row = next((r for r in spec.rows if r.get("metric") == "solver_time"
-                and r.get("run", {}).get("experiment") == experiment), None)
-    if row is None:
+    cells = [c for c in spec.cells() if c.metric == "solver_time" and c.run and c.run["experiment"] == experiment]
+    pub = {c.col_id: c.published.mean for c in cells if c.published is not None}
+    ref = pub.get(spec.protocol.get("ratio_to", "iga"))
+    if not ref:
         return {}
-    pub = {c: float(v) for c, v in row.get("published", {}).items()}
-    ref = spec.protocol.get("ratio_to", "iga")
-    replaced = {b: a for r in spec.readings[1:] for a, b in r.get("replace", {}).items()}
-    out = {}
-    for col in spec.columns:
-        src = col["id"] if col["id"] in pub else replaced.get(col["id"])
-        if src in pub and pub.get(ref):
-            out[col["run"]["variant"]] = round(pub[src] / pub[ref], 3)
-    return out
+    read_as = {b: a for r in spec.readings[1:] for a, b in r.get("replace", {}).items()}
+    return {c.run["variant"]: round(pub[src] / ref, 3) for c in cells
+            if (src := c.col_id if c.col_id in pub else read_as.get(c.col_id)) in pub}
