@@ -37,12 +37,10 @@ import os
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,69 +51,22 @@ from ganrepro.bench import interleave  # noqa: E402
 from ganrepro.config import (curve_protocol, dataset_count, eval_protocol, load_config, planned_runs,  # noqa: E402
                              resolve_run)
 from ganrepro.env import hardware, with_threads  # noqa: E402
+from ganrepro.flops import count_flops  # noqa: E402
 from ganrepro.io import write_json  # noqa: E402
 from ganrepro.train import _total_steps, train_step  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "curve_share.json"
 
 
-class InceptionSized(nn.Module):
-    """Inception-v3 of the real detector's architecture (torchvision's, random weights) behind the TorchScript
-    detector's interface: ``layers`` maps 299 x 299 inputs to 2048 pool features (clean-fid's ``clean`` mode calls
-    it), ``forward`` resizes to 299 inside and gives 1008 softmax probabilities (IS). Same work per image, not the
-    same numbers: only for timing."""
-
-    def __init__(self):
-        super().__init__()
-        from torchvision.models import inception_v3
-
-        net = inception_v3(weights=None, aux_logits=False, init_weights=False)
-        net.fc = nn.Identity()
-        self.layers = net.eval().requires_grad_(False)
-        self.fc = nn.Linear(2048, 1008).requires_grad_(False)
-
-    def forward(self, img, return_features: bool = False, use_fp16: bool = False, no_output_bias: bool = False):
-        x = nn.functional.interpolate(img.float(), size=(299, 299), mode="bilinear", align_corners=False)
-        f = self.layers((x - 128) / 128)
-        return f if return_features else torch.softmax(self.fc(f), dim=1)
-
-
-@contextmanager
 def _detector(kind: str):
-    """Rules evaluate/curve load the TorchScript file through ``inception.load_detector``: hand them the stand-in
-    (``inception``: Inception-v3-sized; ``standin``: the smoke scale's tiny one, for tests) while inside."""
-    from ganrepro import inception
-    from ganrepro.features import StandInInception
+    """The stand-in detector of ``kind`` in place of the TorchScript file (``ganrepro.inception.detector_stand_in``)."""
+    from ganrepro.features import InceptionSized, StandInInception
+    from ganrepro.inception import detector_stand_in
 
-    det = InceptionSized() if kind == "inception" else StandInInception()
-    orig, inception.load_detector = inception.load_detector, lambda path, device="cpu": det
-    try:
-        yield det
-    finally:
-        inception.load_detector = orig
+    return detector_stand_in(InceptionSized() if kind == "inception" else StandInInception())
 
 
-def _flops(fn) -> int:
-    """FLOPs of ``fn()`` by PyTorch's own formulas (``torch.utils.flop_counter.flop_registry``: convolutions and
-    matrix products, forward and backward), counted in a dispatch mode without ``FlopCounterMode``'s module tracker,
-    whose hooks refuse ``autograd.grad`` (the gradient penalty's double backward)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
-
-    class Count(TorchDispatchMode):
-        total = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            out = func(*args, **kwargs)
-            formula = flop_registry.get(func._overloadpacket)
-            if formula is not None:
-                Count.total += int(formula(*args, **kwargs, out_val=out))
-            return out
-
-    with Count():
-        fn()
-    return Count.total
+_flops = count_flops
 
 
 def _scaled(ev: dict, fraction: float) -> tuple[dict, list[int]]:

@@ -257,11 +257,13 @@ FAST_CASE = ("lga_cifar10", "wgan_gp", "default")   # the fast-path switches are
 
 
 def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution: int = 32, cpu_batch: int = 8,
-               n_images: int = 1024) -> dict:
+               n_images: int = 1024, with_all: bool = False) -> dict:
     """Each fast-path switch (``ganrepro.fastpath``) on its own against the default path, interleaved: one training
     step of ``FAST_CASE`` with its batches drawn from a prepared-format memmap through the default sampler, the
     prefetch thread or the device copy (data switches), or with the switch's networks / autocast / latents
-    (compute switches). ``compile`` is timed on CUDA only (on a CPU it needs a C++ toolchain and minutes)."""
+    (compute switches). ``compile`` is timed on CUDA only (on a CPU it needs a C++ toolchain and minutes).
+    ``with_all``: also every switch together (``all``: the data on the device, which supersedes prefetch, and every
+    compute switch)."""
     import torch
 
     from ganrepro import fastpath, registry
@@ -280,12 +282,16 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
     switches = ["default", "prefetch", "data_on_device", "z_on_device", "fused_adam", "bf16", "channels_last"]
     if device.startswith("cuda"):
         switches += ["pin_memory", "compile"]
+    every = {"data_on_device": True, "z_on_device": True, "fused_adam": True, "bf16": True, "channels_last": True,
+             **({"compile": True} if device.startswith("cuda") else {})}
+    if with_all:
+        switches.append("all")
     with tempfile.TemporaryDirectory() as d:
         images = _random_memmap(Path(d) / "images.npy", n_images, res)
         setups = {}
         for sw in switches:
             fast = {} if sw == "default" else {"prefetch": 2, "pin_memory": True} if sw == "pin_memory" else \
-                {"prefetch": 2} if sw == "prefetch" else {sw: True}
+                {"prefetch": 2} if sw == "prefetch" else every if sw == "all" else {sw: True}
             fo = fastpath.fast_options({"fast": fast})
             torch.manual_seed(0)
             nets = make_nets(method, params, {**tcfg, "fast": fast}, device)
@@ -314,7 +320,7 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
     med = {sw: statistics.median(s[4]) for sw, s in setups.items()}
     return {"case": "/".join(FAST_CASE), "resolution": res, "batch_size": batch, "repeats": repeats,
             "switches": {sw: {"step_s": round(t, 5), "ratio_to_default": round(t / med["default"], 3)}
-                         for sw, t in med.items()}}
+                         for sw, t in med.items()}, **({"all_switches": every} if with_all else {})}
 
 
 def bench_loader(n: int = 2048, res: int = 64, batch: int = 64, batches: int = 64) -> dict:

@@ -128,6 +128,18 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_gpucheck(args) -> int:
+    from ganrepro import gpucheck
+
+    if args.render:
+        print(f"wrote {gpucheck.write_markdown(args.render)}")
+        return 0
+    stages = tuple(args.stages.split(",")) if args.stages else None
+    gpucheck.run(device=args.device, tiny=args.tiny, budget=args.budget, out_dir=args.out, stages=stages,
+                 continue_from=args.continue_from)
+    return 0
+
+
 def cmd_tables(args) -> int:
     for s in T.load_all():
         print(f"{s.id:<24} {s.source['file']:<10} {s.source['table']:<10} {s.title}")
@@ -175,6 +187,20 @@ def main(argv=None) -> int:
     p.add_argument("--parts", default="steps,fast,brc,metrics,loader,dag", help="comma-separated subset")
     p.add_argument("--out", default=None, help="Markdown path (the JSON goes beside it); default report/benchmarks.md")
     p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("gpucheck", help="the GPU check: the full-scale path on this machine's GPU within a time "
+                       "budget -> benchmarks_<gpu>.json (ganrepro/gpucheck.py; scripts/gpu_check.sh)")
+    p.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
+    p.add_argument("--tiny", action="store_true", help="every stage at toy sizes (the CPU test of the check)")
+    p.add_argument("--budget", type=float, default=400.0, help="seconds; stages that do not fit are skipped, "
+                   "recorded as such (default 400)")
+    p.add_argument("--out", default=None, help="folder for the JSON (default $OUT, else benchmarks/results/)")
+    p.add_argument("--stages", default=None, help="comma-separated subset of: device, hdcgan512, train_resume, "
+                   "steps, fast_switches, variants (device always runs)")
+    p.add_argument("--continue", dest="continue_from", metavar="JSON", default=None,
+                   help="an earlier check's JSON: keep its results, run what it did not finish (and --stages)")
+    p.add_argument("--render", metavar="JSON", default=None, help="only write the Markdown page of a check's JSON "
+                   "beside it")
+    p.set_defaults(fn=cmd_gpucheck)
     p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")
     p.add_argument("paper", help="a paper with committed reference results, e.g. brc")
     p.set_defaults(fn=cmd_rerender)

@@ -8,8 +8,11 @@ one step = n_critic discriminator updates + one generator update). Its seconds p
 
 1. ``run``: finished runs of the same (experiment, method, variant) on that GPU model (``train.json``:
    train_seconds / total_steps, the median over seeds);
-2. ``benchmark``: the benchmark JSON (``report/benchmarks.json``; ``--bench``) measured on that GPU model for the same
-   method, variant, resolution and batch;
+2. ``benchmark``: the benchmark JSONs measured on that GPU model (``--bench FILE``; by default
+   ``report/benchmarks.json`` and the GPU checks committed as ``benchmarks/results/benchmarks_<gpu>.json``,
+   ``ganrepro.gpucheck``) for the same method, variant, resolution, batch and fast-path switches (the run's
+   ``train.fast``; a row without switches is the default path), else for another variant of the same method at that
+   size and path (flagged);
 3. ``paper``: scaled from the papers' own hours. GL-GAN Table 1 prints V100 training hours for WGAN-GP, SNDCGAN,
    SAGAN, WGAN-QC and GL-GAN at 64 and 128 px (batch 64, 30 epochs of CelebA). Each gives a V100 cost per step per
    image-pixel and network update, u = seconds / step / (batch x resolution^2 x (n_critic + 1)); a run uses its own
@@ -121,6 +124,15 @@ def paper_anchors(cfg: dict) -> dict[str, list[tuple[int, float]]]:
     return out
 
 
+def benchmark_files(bench: Path | None) -> list[Path]:
+    """``[bench]`` when given, else the benchmark target's JSON and every committed full-size GPU check."""
+    if bench is not None:
+        return [Path(bench)]
+    return [ROOT / "report" / "benchmarks.json",
+            *sorted(p for p in (ROOT / "benchmarks" / "results").glob("benchmarks_*.json")
+                    if not p.stem.endswith("_tiny"))]
+
+
 def _benchmark_rows(path: Path | None) -> list[dict]:
     if path is None or not path.exists():
         return []
@@ -128,7 +140,32 @@ def _benchmark_rows(path: Path | None) -> list[dict]:
         d = json.loads(path.read_text())
     except ValueError as e:
         raise C.ConfigError(f"{path}: not valid JSON ({e})") from None
-    return [dict(r, device_name=d.get("device_name", "")) for r in d.get("steps", [])]
+    if not d.get("device_name"):
+        return []
+    return [dict(r, device_name=d["device_name"]) for r in d.get("steps", []) if r.get("step_s")]
+
+
+def fast_key(fast: dict | None) -> tuple:
+    """The switches of a ``train.fast`` section that differ from the defaults, as a comparable key."""
+    from ganrepro.fastpath import FAST_DEFAULTS
+
+    return tuple(sorted((k, v) for k, v in (fast or {}).items() if FAST_DEFAULTS.get(k) != v))
+
+
+def bench_step(rows: list[dict], gpu: str, method: str, variant: str, res: int, batch: int,
+               fast: dict | None) -> tuple[float, str] | None:
+    """Measured seconds per step on ``gpu`` for the run and its source, or None: the same variant first, else the
+    median over the method's other variants measured at that size and fast path."""
+    key = fast_key(fast)
+    same = [r for r in rows if gpu.lower() in r["device_name"].lower() and r.get("method") == method
+            and r.get("resolution") == res and r.get("batch_size") == batch and fast_key(r.get("fast")) == key]
+    exact = [r for r in same if r.get("variant") == variant]
+    if exact:
+        return float(statistics.median(r["step_s"] for r in exact)), f"benchmark ({exact[0]['device_name']})"
+    if same:
+        return (float(statistics.median(r["step_s"] for r in same)),
+                f"benchmark ({same[0]['device_name']}; other variants of {method})")
+    return None
 
 
 def estimate(cfg: dict, target: str, gpu: str = ANCHOR_GPU, bench: Path | None = None,
@@ -138,7 +175,7 @@ def estimate(cfg: dict, target: str, gpu: str = ANCHOR_GPU, bench: Path | None =
     anchors = paper_anchors(cfg)
     all_u = [u for v in anchors.values() for _, u in v]
     median_u = statistics.median(all_u) if all_u else None
-    bench_rows = _benchmark_rows(bench if bench is not None else ROOT / "report" / "benchmarks.json")
+    bench_rows = [r for f in benchmark_files(bench) for r in _benchmark_rows(f)]
     ref_root = ROOT / "report" / "reference"
     out, notes = [], []
     for exp, m, v, seeds in runs_of_target(cfg, target):
@@ -166,10 +203,9 @@ def estimate(cfg: dict, target: str, gpu: str = ANCHOR_GPU, bench: Path | None =
         elif same:
             sps, source = statistics.median(same), f"run ({gpu})"
         else:
-            hit = [r for r in bench_rows if gpu.lower() in r["device_name"].lower() and r.get("method") == m
-                   and r.get("variant") == v and r.get("resolution") == res and r.get("batch_size") == batch]
+            hit = bench_step(bench_rows, gpu, m, v, res, batch, rc["train"].get("fast"))
             if hit:
-                sps, source = float(hit[0]["step_s"]), f"benchmark ({hit[0]['device_name']})"
+                sps, source = hit
             elif m in anchors or median_u is not None:
                 own = min(anchors[m], key=lambda a: abs(a[0] - res))[1] if m in anchors else median_u
                 sps = own * batch * res * res * (n_critic + 1)

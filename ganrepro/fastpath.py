@@ -10,6 +10,7 @@ default (the default path is the one whose resume is bit-identical on CPU; ``tes
 | ``fused_adam`` | ``torch.optim.Adam(fused=True)`` | equal up to floating-point rounding |
 | ``bf16`` | ``torch.autocast(dtype=torch.bfloat16)`` around every forward pass and loss (backward outside); opt in per method in the config (``experiments.X.methods.M.train.fast.bf16``) | within bf16 tolerance: losses within 5 %, gradient cosine >= 0.99 without BatchNorm (measured 0.999 for WGAN-GP and LGA), >= 0.9 with it (DCGAN deep_conv: 0.94-0.97) |
 | ``channels_last`` | G, D and the real batches in ``torch.channels_last`` memory format (image runs) | equal up to floating-point rounding |
+| ``cudnn_benchmark`` | ``torch.backends.cudnn.benchmark`` on for the run (CUDA): cuDNN times its algorithms at each new input shape and keeps the fastest | equal up to rounding; the first step of each shape is slow and can take far more memory (HDCGAN 512 px on an H200: 41.4 GiB in the warm-up against 10.4 GiB without; ``benchmarks/results/benchmarks_nvidia-h200.json``) |
 | ``compile`` | ``torch.compile`` of G's forward (D stays eager: the gradient penalty and the BRC solvers differentiate D twice, which compiled graphs do not support); where compilation fails the run says so once and stays eager | equal up to rounding |
 
 On CUDA the loop synchronises before it reads the clock (log and checkpoint steps only).
@@ -23,7 +24,7 @@ import threading
 import torch
 
 FAST_DEFAULTS = {"prefetch": 0, "pin_memory": False, "data_on_device": False, "data_on_device_max_gb": 4.0,
-                 "z_on_device": False, "fused_adam": False, "bf16": False, "channels_last": False, "compile": False}
+                 "z_on_device": False, "fused_adam": False, "bf16": False, "channels_last": False, "compile": False, "cudnn_benchmark": False}
 
 
 def fast_options(tcfg: dict) -> dict:

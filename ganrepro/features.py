@@ -65,3 +65,25 @@ class StandInInception(nn.Module):
         if not no_output_bias:
             logits = logits + self.fc.bias
         return torch.softmax(logits, dim=1)
+
+
+class InceptionSized(nn.Module):
+    """Inception-v3 of the real detector's architecture (torchvision's, random weights) behind the TorchScript
+    detector's interface: ``layers`` maps 299 x 299 inputs to 2048 pool features (clean-fid's ``clean`` mode calls
+    it), ``forward`` resizes to 299 inside and gives 1008 softmax probabilities (IS) or, with ``return_features``,
+    the 2048 pool features (``legacy_tensorflow`` mode). Same work per image as the real file, not the same numbers:
+    for timing only (``benchmarks/curve_share.py``, the GPU check), where the weights file is absent."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        net = inception_v3(weights=None, aux_logits=False, init_weights=False)
+        net.fc = nn.Identity()
+        self.layers = net.eval().requires_grad_(False)
+        self.fc = nn.Linear(2048, 1008).requires_grad_(False)
+
+    def forward(self, img, return_features: bool = False, use_fp16: bool = False, no_output_bias: bool = False):
+        x = F.interpolate(img.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        f = self.layers((x - 128) / 128)
+        return f if return_features else torch.softmax(self.fc(f), dim=1)

@@ -27,6 +27,7 @@ the module's two output shapes (2048 and 1008); pin the digest in ``eval_default
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -117,3 +118,17 @@ def fid_feature_model(det, mode: str):
     if mode == "clean":  # as cleanfid.inception_torchscript.InceptionV3W(resize_inside=False)
         return lambda x: det.layers.forward((x - 128) / 128).view(x.shape[0], -1)
     raise ValueError(f"mode {mode!r} does not use the TorchScript Inception")
+
+
+@contextmanager
+def detector_stand_in(det):
+    """Inside, ``load_detector`` returns ``det`` (e.g. ``ganrepro.features.InceptionSized``) whatever path it is
+    given: the real evaluation code path with a network in place of the TorchScript file, where that file is absent
+    (timing benchmarks, the GPU check). Yields ``det``."""
+    global load_detector
+    orig = load_detector
+    load_detector = lambda path, device="cpu": det.to(device)  # noqa: E731
+    try:
+        yield det
+    finally:
+        load_detector = orig

@@ -77,13 +77,31 @@ def _checkpoints(ckpt_dir: Path) -> list[Path]:
 
 
 def _load_newest(ckpt_dir: Path, device: str):
-    """Newest readable checkpoint (a corrupt newest one, e.g. from a crash mid-write elsewhere, is skipped)."""
+    """Newest readable checkpoint (a corrupt newest one, e.g. from a crash mid-write elsewhere, is skipped).
+
+    Loaded to the host whatever ``device`` is: the random generators' states must be CPU byte tensors
+    (``Generator.set_state``, ``torch.cuda.set_rng_state_all``), and ``load_state_dict`` copies weights and optimiser
+    state to their parameters' device itself. Mapping the file to CUDA broke every resume on a GPU ("RNG state must
+    be a torch.ByteTensor", the GPU check on an H200, issue 29). The method's own state is moved to ``device``."""
     for path in reversed(_checkpoints(ckpt_dir)):
         try:
-            return torch.load(path, map_location=device, weights_only=False), path
+            state = torch.load(path, map_location="cpu", weights_only=False)
+            state["method_state"] = _to_device(state.get("method_state", {}), device)
+            return state, path
         except Exception as e:  # noqa: BLE001 - any unreadable file is skipped, loudly
             print(f"[train] skipping unreadable checkpoint {path}: {e}", file=sys.stderr)
     return None, None
+
+
+def _to_device(obj, device: str):
+    """Tensors inside dicts, lists and tuples moved to ``device`` (other values as they are)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
 
 
 def _save(path: Path, state: dict) -> None:
@@ -122,7 +140,12 @@ def make_nets(method: registry.Method, params: dict, tcfg: dict, device: str = "
     G, D = method.build(params)
     G, D = G.to(device), D.to(device)
     if fast["channels_last"] and params.get("resolution"):
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        # with ``compile`` G's weights stay as built and inductor chooses G's layouts: a channels_last G compiled by
+        # torch 2.11's inductor failed its first backward on an H200 (assert_size_stride in convolution_backward of
+        # the 1x1-input ConvTranspose; benchmarks/results/benchmarks_nvidia-h200.json, issue 29)
+        D = D.to(memory_format=torch.channels_last)
+        if not fast["compile"]:
+            G = G.to(memory_format=torch.channels_last)
     betas = tuple(tcfg["betas"])
     extra = {"fused": True} if fast["fused_adam"] else {}
     return Nets(G, D, torch.optim.Adam(G.parameters(), lr=tcfg["lr_g"], betas=betas, **extra),
@@ -280,17 +303,19 @@ MONITOR_KEYS = ("test_fid", "test_js", "test_modes")
 
 # ------------------------------------------------------------------------------------------------ the loop
 def train(run_cfg: dict, run_dir, on_step: Callable[[int], bool] | None = None) -> dict:
-    """Train one run (see ``_train``); the process's torch thread count is restored afterwards (MoG runs use one).
+    """Train one run (see ``_train``); the process's torch thread count (MoG runs use one) and cuDNN's benchmark
+    flag are restored afterwards.
 
     ``on_step(step)`` is called after every completed step (after its checkpoint, if any); returning True stops the
     run there as if the process had been killed (``{"status": "interrupted"}``, no final files). Tests use it to
     simulate preemption; production runs pass nothing.
     """
-    threads = torch.get_num_threads()
+    threads, cudnn_benchmark = torch.get_num_threads(), torch.backends.cudnn.benchmark
     try:
         return _train(run_cfg, run_dir, on_step)
     finally:
         torch.set_num_threads(threads)
+        torch.backends.cudnn.benchmark = cudnn_benchmark
 
 
 def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
@@ -324,6 +349,8 @@ def _train(run_cfg: dict, run_dir, on_step=None) -> dict:
     from ganrepro import fastpath
 
     fast = fastpath.fast_options(tcfg)
+    if fast["cudnn_benchmark"]:
+        torch.backends.cudnn.benchmark = True
     if fast["compile"]:
         fastpath.compile_generator(G, params["z_dim"], device)
     bs = tcfg["batch_size"]
