@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/baseline_step.py [--repeats N] [--warmup N] [--threads 2] [--only 32|64|128]
                                                  [--width-scale F] [--out benchmarks/results/baseline_step.json]
 
-The step timer is the benchmark target's (``ganrepro.bench.time_steps``, ``python -m ganrepro bench``), here at each
+The step timer is the benchmark target's (``ganrepro.tools.bench.time_steps``, ``python -m ganrepro bench``), here at each
 table's own resolution and batch instead of the target's CPU cap. A step is the training loop's own
-``ganrepro.train.train_step``: ``n_critic`` discriminator updates (each on a real
+``ganrepro.train.loop.train_step``: ``n_critic`` discriminator updates (each on a real
 batch and a fresh fake batch) and one generator update, Adam steps included, with each run's resolved full-scale
 settings (networks, widths, batch, n_critic) from ``config/config.yaml``. Groups: the baselines of one table at one
 resolution, timed interleaved in one process (each repeat times one step of every member in turn, so load changes
@@ -32,12 +32,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganrepro import registry  # noqa: E402
-from ganrepro.bench import Case, time_steps  # noqa: E402
-from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware, with_threads  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets  # noqa: E402
+from ganrepro.methods import registry  # noqa: E402
+from ganrepro.tools.bench import Case, time_steps  # noqa: E402
+from ganrepro.config.config import load_config, resolve_run  # noqa: E402
+from ganrepro.util.env import hardware, with_threads  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
+from ganrepro.train.loop import Context, make_nets  # noqa: E402
 
 # (group name, resolution, [(row label, experiment, method, variant)], reference row label)
 GROUPS = [
@@ -63,14 +63,14 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "baseline_step.json"
 
 
 class _OTClock:
-    """Wraps ``baselines.wgan_qc.exact_ot`` to add up the seconds spent in it."""
+    """Wraps ``ganrepro.methods.baselines.wgan_qc.exact_ot`` to add up the seconds spent in it."""
 
     def __init__(self):
         self.seconds = 0.0
         self._mod = None
 
     def install(self):
-        import baselines.wgan_qc as mod
+        import ganrepro.methods.baselines.wgan_qc as mod
 
         self._mod, orig = mod, mod.exact_ot
 
@@ -102,7 +102,7 @@ def _setup(cfg, experiment, method_name, variant, width_scale, seed=0):
 
 
 def bench_group(cfg, name, res, rows, ref, repeats, warmup, width_scale) -> dict:
-    """One group timed by the benchmark target's own step timer (``ganrepro.bench.time_steps``: interleaved, the
+    """One group timed by the benchmark target's own step timer (``ganrepro.tools.bench.time_steps``: interleaved, the
     table's resolution and batch, no CPU cap), WGAN-QC's OT solve clocked inside its steps."""
     rows = [r for r in rows if registry.is_runnable(r[2], r[3])]
     cases = {label: Case(exp, m, v) for label, exp, m, v in rows}

@@ -7,16 +7,16 @@
 
 For every full-scale run that trains with ``train.eval_points`` (LGA Fig. 2, BRC Fig. 4; registered methods only):
 
-* **training** = steps x one step of ``ganrepro.train.train_step`` (``n_critic`` D updates + one G update, Adam
+* **training** = steps x one step of ``ganrepro.train.loop.train_step`` (``n_critic`` D updates + one G update, Adam
   included) with the run's resolved full-scale networks, widths, batch and ``n_critic``, timed on this machine
   (median of ``--repeats`` after one warm-up; runs with the same networks and batch share one measurement);
-* **one evaluation** = ``ganrepro.metrics.image_metrics`` (the function rules ``evaluate`` and ``curve`` both call)
+* **one evaluation** = ``ganrepro.metrics.images.image_metrics`` (the function rules ``evaluate`` and ``curve`` both call)
   on the run's own protocol (FID/KID counts, IS samples, MS-SSIM pairs, clean-fid's ``clean`` resize), with an
   Inception-v3 network of the real one's architecture and random weights standing in for the TorchScript file
   (``data/weights/inception-2015-12-05.pt``, not on this machine; the work per image is the same). It is timed at
   two fractions of the protocol's counts and extrapolated linearly to the whole protocol
   (``t = a + b * fraction``: ``a`` holds the count-independent work such as the 2048-d matrix square root);
-* the curve = ``points`` evaluations (``ganrepro.snapshots.eval_steps``: the paper's points plus the last step) under
+* the curve = ``points`` evaluations (``ganrepro.runs.snapshots.eval_steps``: the paper's points plus the last step) under
   the curve's protocol (``config.curve_protocol``: the experiment's ``curve_metrics`` at the tables' counts), timed
   the same way; the run's own evaluation (``metrics.json``) = one of the whole protocol. The share the curve would
   take with the whole protocol at every point is reported beside it.
@@ -46,22 +46,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline_step import _setup  # noqa: E402
-from ganrepro import registry, snapshots  # noqa: E402
-from ganrepro.bench import interleave  # noqa: E402
-from ganrepro.config import (curve_protocol, dataset_count, eval_protocol, load_config, planned_runs,  # noqa: E402
+from ganrepro.methods import registry
+from ganrepro.runs import snapshots  # noqa: E402
+from ganrepro.tools.bench import interleave  # noqa: E402
+from ganrepro.config.config import (curve_protocol, dataset_count, eval_protocol, load_config, planned_runs,  # noqa: E402
                              resolve_run)
-from ganrepro.env import hardware, with_threads  # noqa: E402
-from ganrepro.flops import count_flops  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import _total_steps, train_step  # noqa: E402
+from ganrepro.util.env import hardware, with_threads  # noqa: E402
+from ganrepro.util.flops import count_flops  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
+from ganrepro.train.loop import _total_steps, train_step  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "curve_share.json"
 
 
 def _detector(kind: str):
-    """The stand-in detector of ``kind`` in place of the TorchScript file (``ganrepro.inception.detector_stand_in``)."""
-    from ganrepro.features import InceptionSized, StandInInception
-    from ganrepro.inception import detector_stand_in
+    """The stand-in detector of ``kind`` in place of the TorchScript file (``ganrepro.metrics.inception.detector_stand_in``)."""
+    from ganrepro.metrics.features import InceptionSized, StandInInception
+    from ganrepro.metrics.inception import detector_stand_in
 
     return detector_stand_in(InceptionSized() if kind == "inception" else StandInInception())
 
@@ -84,7 +85,7 @@ def _scaled(ev: dict, fraction: float) -> tuple[dict, list[int]]:
 
 def time_evaluation(G, z_dim: int, ev: dict, fractions, ref: dict) -> dict:
     """Seconds of one whole-protocol evaluation, from ``image_metrics`` timed at two fractions of its counts."""
-    from ganrepro.metrics import image_metrics
+    from ganrepro.metrics.images import image_metrics
 
     G.eval()
     image_metrics(G, z_dim, "cpu", 0, *_scaled(ev, fractions[0]), ref)  # warm-up

@@ -12,7 +12,7 @@ The issue asks that Ada-OP (Eqs. 6-8: the per-step sigma_g / sigma_l statistics,
 the branch choice) cost little: **Ada-OP's overhead over patch8 (the same networks, global objective only) must be
 under 5 %**. This benchmark measures it; it is reported, never asserted (timings are not test assertions).
 
-What is timed: the training loop's own ``ganrepro.train.train_step`` (``n_critic`` = 1 for GL-GAN: one
+What is timed: the training loop's own ``ganrepro.train.loop.train_step`` (``n_critic`` = 1 for GL-GAN: one
 discriminator update on a real batch and a fresh fake batch, then one generator update, Adam steps included) for
 the variants ``base`` (DCGAN head, one score per image), ``patch8`` (8x8 feature matrix, Object 2 only),
 ``patch8_adaop`` (paper rule) and ``patch8_adaop_code`` (the public code's constants), on the experiments
@@ -25,7 +25,7 @@ with the ratios patch8 / base, patch8_adaop / patch8, patch8_adaop / base and pa
 median of the per-repeat paired ratio patch8_adaop / patch8.
 
 The paper rule trains globally during its calibration phase (``models/glgan.calibrate``); to time the Ada-OP
-branch instead, the benchmark puts calibrated thresholds into ``ctx.state`` up front (``models.glgan.bench_state``,
+branch instead, the benchmark puts calibrated thresholds into ``ctx.state`` up front (``ganrepro.methods.papers.glgan.bench_state``,
 as the benchmark target does: ``thresholds`` = (beta,
 delta_1, delta_2) with beta huge, so sigma_g < beta and the local, masked Object 1 is taken at every step; delta_1
 = 0, delta_2 huge: level II), plus a one-row ``history``. The step's own statistics (``glgan_global``,
@@ -45,12 +45,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganrepro import registry  # noqa: E402
-from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware, with_threads  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets  # noqa: E402
-from models.glgan import LOCAL_THRESHOLDS  # noqa: E402
+from ganrepro.methods import registry  # noqa: E402
+from ganrepro.config.config import load_config, resolve_run  # noqa: E402
+from ganrepro.util.env import hardware, with_threads  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
+from ganrepro.train.loop import Context, make_nets  # noqa: E402
+from ganrepro.methods.papers.glgan import LOCAL_THRESHOLDS  # noqa: E402
 
 METHOD = "glgan"
 VARIANTS = ["base", "patch8", "patch8_adaop", "patch8_adaop_code"]
@@ -82,9 +82,9 @@ def _real_batches(bs: int, res: int, seed: int = 0) -> list[torch.Tensor]:
 
 
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
-    """The variants' steps interleaved through the benchmark target's step timer (``ganrepro.bench.interleave``);
+    """The variants' steps interleaved through the benchmark target's step timer (``ganrepro.tools.bench.interleave``);
     the Ada-OP variants' branch statistics read off the clock."""
-    from ganrepro.bench import interleave
+    from ganrepro.tools.bench import interleave
 
     experiment = EXPERIMENTS[res]
     setups = {v: _setup(cfg, experiment, v, batch) for v in VARIANTS}
@@ -115,7 +115,7 @@ def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> di
         for v, b in branch.items()}
     out["timed_branch"]["patch8_adaop"]["thresholds"] = list(LOCAL_THRESHOLDS)
     out["timed_branch"]["patch8_adaop"]["note"] = (
-        "calibrated thresholds preset in ctx.state (models.glgan.bench_state, beta huge): the timed steps are "
+        "calibrated thresholds preset in ctx.state (ganrepro.methods.papers.glgan.bench_state, beta huge): the timed steps are "
         "Ada-OP's local branch (Object 1, level II), not the calibration phase")
     out["timed_branch"]["patch8_adaop_code"]["note"] = "the code's constants decide the branch; share as measured"
     return out

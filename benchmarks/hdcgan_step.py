@@ -5,8 +5,8 @@
                                                [--out benchmarks/results/hdcgan_step.json]
 
 HDCGAN (hdcgan.txt Sec. 5: "batch size 32 and 512 x 512 training images with the number of filters of G and D
-equal to 64"; Sec. 4.1: BatchNorm + SELU units, input noise; ``models/hdcgan.py``). What is timed is the training
-loop's own ``ganrepro.train.train_step`` (n_critic 1: one discriminator update on a real batch and a fresh fake
+equal to 64"; Sec. 4.1: BatchNorm + SELU units, input noise; ``ganrepro/methods/papers/hdcgan.py``). What is timed is the training
+loop's own ``ganrepro.train.loop.train_step`` (n_critic 1: one discriminator update on a real batch and a fresh fake
 batch, then one generator update, Adam steps included) on the run ``hdcgan_celeba512 / hdcgan / <variant>``
 resolved at scale ``full`` (widths 64, z 100, batch 32, lr 2e-4, betas (0.5, 0.999)), with the experiment's
 resolution replaced by the one timed (DCGAN's rule: 64 px networks have 4 stride-2 units per network, 512 px 7).
@@ -20,7 +20,7 @@ training images consumed per second, the rate the loader has to sustain (``bench
   other: fp32; bf16 autocast (the training loop's own switch, ``train.fast.bf16``: forward passes and losses under
   ``torch.autocast``, weights and Adam in fp32); channels_last (networks and real batches in
   ``torch.channels_last``); both. Every step is timed by the benchmark target's step timer
-  (``ganrepro.bench.interleave``). Seconds after
+  (``ganrepro.tools.bench.interleave``). Seconds after
   ``torch.cuda.synchronize``, peak memory from ``torch.cuda.max_memory_allocated`` (reset per setting), out of
   memory recorded as such. Without CUDA the JSON says no GPU was present and nothing is timed there.
 - **Memory and FLOP model at the GPU resolution** (always; no GPU needed): the networks built on the ``meta`` device
@@ -45,11 +45,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganrepro import registry  # noqa: E402
-from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware, with_threads  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets  # noqa: E402
+from ganrepro.methods import registry  # noqa: E402
+from ganrepro.config.config import load_config, resolve_run  # noqa: E402
+from ganrepro.util.env import hardware, with_threads  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
+from ganrepro.train.loop import Context, make_nets  # noqa: E402
 
 EXPERIMENT, METHOD = "hdcgan_celeba512", "hdcgan"
 GPU_SETTINGS = {"fp32": (False, False), "bf16_autocast": (True, False), "channels_last": (False, True),
@@ -94,8 +94,8 @@ def _n_params(module) -> int:
 
 
 def bench_cpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: int) -> dict:
-    """The step at ``res`` on the CPU, through the benchmark target's step timer (``ganrepro.bench.interleave``)."""
-    from ganrepro.bench import interleave
+    """The step at ``res`` on the CPU, through the benchmark target's step timer (``ganrepro.tools.bench.interleave``)."""
+    from ganrepro.tools.bench import interleave
 
     rc = run_config(cfg, res, variant, batch, width)
     method, nets, params, ctx = _setup(rc, "cpu")
@@ -115,7 +115,7 @@ def bench_cpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: i
 def bench_gpu(cfg, res: int, variant: str, batch, width, repeats: int, warmup: int) -> dict:
     """The four settings at ``res`` on cuda:0, one after the other (each built afresh after the previous one is
     freed, so that each peak is its own and a 24 GB GPU holds one setting at a time); out of memory is recorded."""
-    from ganrepro.bench import interleave
+    from ganrepro.tools.bench import interleave
 
     if not torch.cuda.is_available():
         return {"present": False, "note": "no GPU present (torch.cuda.is_available() is False): the 512 px step, "

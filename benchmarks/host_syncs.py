@@ -25,9 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ganrepro import registry  # noqa: E402
-from ganrepro.config import is_mog, load_config, resolve_run  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
+from ganrepro.methods import registry  # noqa: E402
+from ganrepro.config.config import is_mog, load_config, resolve_run  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
 
 METHODS_ = ("item", "cpu", "tolist", "__bool__", "__float__", "__int__", "__index__")
 MOG_METHODS = ("vgan", "wgan", "unrolled_gan", "lcgan", "proxgan")  # timed on BRC's mixtures; the rest on images
@@ -73,8 +73,8 @@ def _cases(cfg):
 
 
 def _data_dir(tmp: Path) -> str:
-    from ganrepro.fixtures import write_fixture
-    from ganrepro.prepare import prepare
+    from ganrepro.data.fixtures import write_fixture
+    from ganrepro.data.prepare import prepare
 
     src = write_fixture("cifar_pickle", tmp / "raw" / "cifar.tar.gz", n=32, size=(32, 32))
     prepare("cifar_pickle", src, tmp / "prepared", resolution=16)
@@ -82,7 +82,7 @@ def _data_dir(tmp: Path) -> str:
 
 
 def count(cfg, experiment, method, variant, steps: int, data_dir: str, tmp: Path) -> float:
-    from ganrepro.train import train
+    from ganrepro.train.loop import train
 
     run = resolve_run(cfg, experiment, method, variant, 0)
     run["device"] = "cpu"

@@ -7,11 +7,11 @@ and 64 px, on the CPU.
 Defaults: 2 warm-up steps and 8 timed repeats at 32 px, 1 and 4 at 64 px; ``--repeats`` and ``--warmup`` set both.
 On a loaded machine the ratios become noise (the JSON records the 1-minute load average and every repeat's time).
 
-What is timed: the training loop's own ``ganrepro.train.train_step`` (5 discriminator updates, each hinge + GP with
+What is timed: the training loop's own ``ganrepro.train.loop.train_step`` (5 discriminator updates, each hinge + GP with
 lambda = 1, i.e. a double backward, then one generator update; Adam steps included) on the experiments
 ``lga_cifar10`` (32 px) and ``lga_celeba64`` (64 px) resolved at scale ``full`` (widths 64, z 100, Adam 1e-4
-(0, 0.9); batch 64 unless ``--batch``). ``wgan_gp/hinge`` is resolved with ``ganrepro.config.resolve_run``; the LGA
-method (``models.lga.METHOD``, the registry's ``lga``, taken from its module) gets ``METHOD.params(variant, ...)``
+(0, 0.9); batch 64 unless ``--batch``). ``wgan_gp/hinge`` is resolved with ``ganrepro.config.config.resolve_run``; the LGA
+method (``ganrepro.methods.papers.lga.METHOD``, the registry's ``lga``, taken from its module) gets ``METHOD.params(variant, ...)``
 with the same resolution, widths and z_dim, and the same optimiser settings.
 
 Two comparisons, because the LGA rows change two things at once:
@@ -43,12 +43,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganrepro import registry  # noqa: E402
-from ganrepro.config import load_config, resolve_run  # noqa: E402
-from ganrepro.env import hardware, with_threads  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
-from ganrepro.train import Context, make_nets  # noqa: E402
-from models.lga import METHOD as LGA  # noqa: E402
+from ganrepro.methods import registry  # noqa: E402
+from ganrepro.config.config import load_config, resolve_run  # noqa: E402
+from ganrepro.util.env import hardware, with_threads  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
+from ganrepro.train.loop import Context, make_nets  # noqa: E402
+from ganrepro.methods.papers.lga import METHOD as LGA  # noqa: E402
 
 EXPERIMENTS = {32: "lga_cifar10", 64: "lga_celeba64"}
 BASELINE = ("wgan_gp", "hinge")
@@ -88,9 +88,9 @@ def _setups(cfg, experiment: str, batch=None, seed: int = 0) -> tuple[dict, int]
 
 
 def bench_resolution(cfg, res: int, repeats: int, warmup: int, batch=None) -> dict:
-    """The setups' steps interleaved through the benchmark target's step timer (``ganrepro.bench.interleave``); the
+    """The setups' steps interleaved through the benchmark target's step timer (``ganrepro.tools.bench.interleave``); the
     LGA setups' generator statistics read off the clock."""
-    from ganrepro.bench import interleave
+    from ganrepro.tools.bench import interleave
 
     experiment = EXPERIMENTS[res]
     load_before = os.getloadavg()[0]

@@ -4,14 +4,14 @@ Why the prepared format is what it is (issue 3, "choose by measured throughput")
 and batch 64 reads one epoch of
 
 - ``npy-item``: ``images.npy`` memory-mapped, one image per ``__getitem__`` (default collate);
-- ``npy-batch``: the same array, one sorted fancy-indexed read per batch (what ``ganrepro.loader.BatchSampler`` does);
+- ``npy-batch``: the same array, one sorted fancy-indexed read per batch (what ``ganrepro.data.loader.BatchSampler`` does);
 - ``jpeg-zip``: JPEGs read from a zip, decoded, centre-cropped and resized every step (what training straight from
   the source archive would cost).
 
 Synthetic JPEGs of realistic size: 178x218 (CelebA aligned frames) for 64 px, 500x625 (Oxford Flowers-like) for
 256 px, textured with noise (sigma 3) so that their mean file sizes (printed: about 7 KB and 41 KB) are near the
 real ones (roughly archive size / image count: ~7 KB for CelebA's aligned JPEGs, ~40 KB for Oxford Flowers). The .npy
-is written by the real ``ganrepro.prepare.prepare`` from the same zip. Timing starts after the first batch (worker
+is written by the real ``ganrepro.data.prepare.prepare`` from the same zip. Timing starts after the first batch (worker
 start-up excluded) and covers the loader only (uint8 batches, no conversion to float).
 
     python benchmarks/loader_throughput.py [--n64 4096] [--n256 1024] [--out benchmarks/results/loader_throughput.json]
@@ -23,10 +23,10 @@ Figures depend on the machine and its load (recorded in the output); the README 
 202,599 x 512 x 512 x 3 bytes ~ 148 GiB, more than host memory, so training reads it from disk at random): writes a
 prepared array in the suite's format (``images.npy`` + ``manifest.json``, ``--n512`` images, default 5,461 = 4.0 GiB,
 many batches) under ``--tmp``, deleted afterwards, and reads random batches of 32 from it in one thread:
-``sampler``, ``ganrepro.loader.BatchSampler.next()``, what the default training loop calls between steps (the sorted
+``sampler``, ``ganrepro.data.loader.BatchSampler.next()``, what the default training loop calls between steps (the sorted
 fancy-indexed read plus the conversion to float NCHW in [-1, 1] on the host); ``uint8``,
 ``BatchSampler.next_uint8().contiguous()``, what the fast path's prefetch thread reads (``train.fast.prefetch``,
-``ganrepro.fastpath``: the batch goes to the device as uint8 and is converted there); ``read``, the same indexed
+``ganrepro.train.fastpath``: the batch goes to the device as uint8 and is converted there); ``read``, the same indexed
 read alone (uint8 NHWC as stored, no transpose): what the storage gives. Each is measured twice over
 one shuffled epoch (every image read once): from the **page
 cache** (the file just written, every page resident) and from **disk** (after ``fsync`` and
@@ -53,9 +53,9 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")  # read-only memmap views
-from ganrepro.fixtures import synthetic_images  # noqa: E402
-from ganrepro.prepare import prepare, preprocess  # noqa: E402
-from ganrepro.io import write_json  # noqa: E402
+from ganrepro.data.fixtures import synthetic_images  # noqa: E402
+from ganrepro.data.prepare import prepare, preprocess  # noqa: E402
+from ganrepro.util.io import write_json  # noqa: E402
 
 
 def write_jpeg_zip(path: Path, n: int, size: tuple[int, int], quality: int, seed: int = 0) -> float:
@@ -144,9 +144,9 @@ def _drop_cache(path: Path) -> int:
 
 
 def write_prepared_512(folder: Path, n: int, res: int = 512, chunk: int = 256) -> float:
-    """A prepared array of ``n`` random uint8 images in the suite's format (``ganrepro.prepare``'s layout, a
+    """A prepared array of ``n`` random uint8 images in the suite's format (``ganrepro.data.prepare``'s layout, a
     manifest that ``load_prepared`` accepts); returns the write rate in MiB/s."""
-    from ganrepro.io import write_json
+    from ganrepro.util.io import write_json
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -163,7 +163,7 @@ def write_prepared_512(folder: Path, n: int, res: int = 512, chunk: int = 256) -
 
 def random_batches_per_s(folder: Path, batch: int, how: str, seed: int) -> dict:
     """One shuffled epoch of random batches (``how``: ``uint8`` reads, or ``sampler``: BatchSampler.next())."""
-    from ganrepro.loader import BatchSampler, load_prepared
+    from ganrepro.data.loader import BatchSampler, load_prepared
 
     images = load_prepared(folder, verify=False)
     sampler = BatchSampler(images, batch, seed)
@@ -172,7 +172,7 @@ def random_batches_per_s(folder: Path, batch: int, how: str, seed: int) -> dict:
     for _ in range(steps):
         if how == "sampler":  # the default path: read + conversion to float NCHW on the host
             x = sampler.next()
-        elif how == "uint8":  # what the fast path's prefetch thread reads (ganrepro.fastpath.Prefetcher): uint8 NCHW
+        elif how == "uint8":  # what the fast path's prefetch thread reads (ganrepro.train.fastpath.Prefetcher): uint8 NCHW
             x = sampler.next_uint8().contiguous()
         else:  # "read": the same sorted fancy-indexed read alone (uint8 NHWC, no transpose): the storage's share
             x = np.ascontiguousarray(images[sampler.next_indices()])
@@ -228,7 +228,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.manual_seed(0)
     if a.hdcgan512:
-        from ganrepro.io import read_json
+        from ganrepro.util.io import read_json
 
         res = bench_hdcgan512(a.n512, a.tmp)
         prev = read_json(a.out) if Path(a.out).exists() else {}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from ganrepro import ROOT
-from ganrepro import config as C
-from ganrepro import tables as T
-from ganrepro.verdicts import MetricsError
+from ganrepro import ROOT, paths
+from ganrepro.config import config as C
+from ganrepro.spec import tables as T
+from ganrepro.verdicts.cells import MetricsError
 
 PUBLISHED_CSV = ROOT / "config" / "published.csv"
 
@@ -35,13 +35,13 @@ def _cfg(args):
 
 def cmd_compare(args) -> int:
     if args.reference:  # the committed full-scale results of one paper (report/reference/<paper>/)
-        root = ROOT / "report" / "reference" / args.reference
+        root = paths.reference_dir(args.reference)
         if not (root / "README.md").exists():
-            known = sorted(p.parent.name for p in (ROOT / "report" / "reference").glob("*/README.md"))
+            known = sorted(p.parent.name for p in paths.REFERENCE_ROOT.glob("*/README.md"))
             raise C.ConfigError(f"no committed reference results for {args.reference!r} (known: {known})")
         args.config = [*(args.config or []), "scale=full", f"paths.results_root={root}"]
     cfg = _cfg(args)
-    from ganrepro.report import compare_lines
+    from ganrepro.report.render import compare_lines
 
     specs = C.selected_tables(cfg) if args.table in (None, "all") else [T.get_spec(args.table)]
     print("\n".join(compare_lines(specs, cfg)))
@@ -57,7 +57,7 @@ def cmd_export(args) -> int:
             return 1
         print(f"{PUBLISHED_CSV} is current ({text.count(chr(10)) - 1} published values)")
         return 0
-    from ganrepro.io import write_text
+    from ganrepro.util.io import write_text
 
     write_text(PUBLISHED_CSV, text)
     print(f"wrote {PUBLISHED_CSV} ({text.count(chr(10)) - 1} published values)")
@@ -78,7 +78,7 @@ def cmd_runs(args) -> int:
 
 def cmd_train(args) -> int:
     cfg = _cfg(args)
-    from ganrepro.train import train
+    from ganrepro.train.loop import train
 
     run_cfg = C.resolve_run(cfg, args.experiment, args.method, args.variant, args.seed)
     out = args.out or C.run_dir(cfg, args.experiment, args.method, args.variant, args.seed)
@@ -89,14 +89,14 @@ def cmd_train(args) -> int:
 
 def cmd_describe(args) -> int:
     cfg = _cfg(args)
-    from ganrepro.describe import describe
+    from ganrepro.tools.describe import describe
 
     print(describe(cfg, args.experiment, args.method, args.variant, args.seed))
     return 0
 
 
 def cmd_rerender(args) -> int:
-    from ganrepro.reference import ReferenceError, rerender_reference
+    from ganrepro.report.reference import ReferenceError, rerender_reference
 
     try:
         written = rerender_reference(args.paper, _cfg(args))
@@ -107,7 +107,7 @@ def cmd_rerender(args) -> int:
 
 
 def cmd_cost(args) -> int:
-    from ganrepro.cost import estimate, render
+    from ganrepro.tools.cost import estimate, render
 
     rows, notes = estimate(_cfg(args), args.target, gpu=args.gpu, bench=Path(args.bench) if args.bench else None)
     print(render(rows, notes, args.target, args.gpu))
@@ -115,21 +115,21 @@ def cmd_cost(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from ganrepro import bench
-    from ganrepro.env import pick_device
+    from ganrepro.tools import bench
+    from ganrepro.util.env import pick_device
 
     cfg = _cfg(args)
     res = bench.run(cfg, device=pick_device(args.device), repeats=args.repeats, warmup=args.warmup,
                     threads=args.threads, parts=tuple(args.parts.split(",")),
                     min_seconds=bench.MIN_SECONDS if args.min_seconds is None else args.min_seconds)
-    out = Path(args.out or Path(cfg.get("paths", {}).get("report", "report")) / "benchmarks.md")
+    out = Path(args.out or paths.benchmark_json(cfg).with_suffix(".md"))
     for p in bench.write(res, out):
         print(f"wrote {p}")
     return 0
 
 
 def cmd_gpucheck(args) -> int:
-    from ganrepro import gpucheck
+    from ganrepro.tools import gpucheck
 
     if args.render:
         print(f"wrote {gpucheck.write_markdown(args.render)}")
@@ -138,6 +138,12 @@ def cmd_gpucheck(args) -> int:
     gpucheck.run(device=args.device, tiny=args.tiny, budget=args.budget, out_dir=args.out, stages=stages,
                  continue_from=args.continue_from)
     return 0
+
+
+def cmd_counts(args) -> int:
+    from ganrepro.tools import counts
+
+    return counts.main(args.write)
 
 
 def cmd_tables(args) -> int:
@@ -182,13 +188,13 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--min-seconds", type=float, default=None,
                    help="per comparison group, more step rounds (up to 40) until the timed steps add up to this "
-                        "(default ganrepro.bench.MIN_SECONDS)")
+                        "(default ganrepro.tools.bench.MIN_SECONDS)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--parts", default="steps,fast,brc,metrics,loader,dag", help="comma-separated subset")
     p.add_argument("--out", default=None, help="Markdown path (the JSON goes beside it); default report/benchmarks.md")
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("gpucheck", help="the GPU check: the full-scale path on this machine's GPU within a time "
-                       "budget -> benchmarks_<gpu>.json (ganrepro/gpucheck.py; scripts/gpu_check.sh)")
+                       "budget -> benchmarks_<gpu>.json (ganrepro/tools/gpucheck.py; scripts/gpu_check.sh)")
     p.add_argument("--device", default="auto", help="cuda, cpu or auto (default)")
     p.add_argument("--tiny", action="store_true", help="every stage at toy sizes (the CPU test of the check)")
     p.add_argument("--budget", type=float, default=400.0, help="seconds; stages that do not fit are skipped, "
@@ -201,6 +207,9 @@ def main(argv=None) -> int:
     p.add_argument("--render", metavar="JSON", default=None, help="only write the Markdown page of a check's JSON "
                    "beside it")
     p.set_defaults(fn=cmd_gpucheck)
+    p = sub.add_parser("counts", help="check (or --write) docs/counts.json and the counts the documentation states")
+    p.add_argument("--write", action="store_true", help="regenerate docs/counts.json and the sentences")
+    p.set_defaults(fn=cmd_counts)
     p = sub.add_parser("rerender-reference", help="render report/reference/PAPER/'s tables again from its runs")
     p.add_argument("paper", help="a paper with committed reference results, e.g. brc")
     p.set_defaults(fn=cmd_rerender)

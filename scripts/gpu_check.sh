@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (ganrepro/gpucheck.py): proves the full-scale path on this machine's GPU and writes
+# The GPU check (ganrepro/tools/gpucheck.py): proves the full-scale path on this machine's GPU and writes
 # benchmarks_<gpu>.json (to $OUT, else benchmarks/results/). Arguments go to `python -m ganrepro gpucheck`
 # (--budget SECONDS, --device cpu --tiny, --out DIR, --stages a,b).
 #   on a cluster node:    srun --gpus=1 --time=15 bash scripts/gpu_check.sh

@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from ganrepro import config as C  # noqa: E402
+from ganrepro.config import config as C  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +35,8 @@ def full_cfg(cfg, tmp_path):
 @pytest.fixture
 def smoke_run_cfg(cfg, tmp_path):
     """A resolved smoke-scale run over a freshly prepared tiny CIFAR-format dataset."""
-    from ganrepro.fixtures import write_fixture
-    from ganrepro.prepare import prepare
+    from ganrepro.data.fixtures import write_fixture
+    from ganrepro.data.prepare import prepare
 
     src = write_fixture("cifar_pickle", tmp_path / "raw" / "cifar.tar.gz", n=32, size=(32, 32))
     prepare("cifar_pickle", src, tmp_path / "prepared", resolution=16)
@@ -45,3 +45,17 @@ def smoke_run_cfg(cfg, tmp_path):
     run["device"] = "cpu"
     run["train"].update(steps=6, batch_size=8, ckpt_every=2, log_every=1)
     return run
+
+
+def docs_text() -> str:
+    """README.md and docs/*.md, whitespace-normalised: where the tests look for the sentences the documentation
+    states."""
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return " ".join(" ".join(f.read_text().split()) for f in files)
+
+
+def counts() -> dict:
+    """docs/counts.json: the counts the documentation states (``python -m ganrepro counts --write``)."""
+    import json
+
+    return json.loads((ROOT / "docs" / "counts.json").read_text())

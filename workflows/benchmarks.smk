@@ -1,4 +1,4 @@
-# Benchmarks (issue 19): `snakemake --cores 2 benchmarks` -> report/benchmarks.md + .json (ganrepro/bench.py): one
+# Benchmarks (issue 19): `snakemake --cores 2 benchmarks` -> report/benchmarks.md + .json (ganrepro/tools/bench.py): one
 # training step of every method and variant with its ratio to its baseline, the BRC solvers, metric throughput,
 # the loader and the full-scale DAG build. Not part of `all`: timings belong to the machine they ran on.
 BENCH_MD = f"{config.get('paths', {}).get('report', 'report')}/benchmarks.md"

@@ -6,9 +6,9 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.utils import min_version, validate
 
-from ganrepro import config as C
-from ganrepro.config import ConfigError
-from ganrepro.curve_claims import claim_rows
+from ganrepro.config import config as C
+from ganrepro.config.config import ConfigError
+from ganrepro.spec.curve_claims import claim_rows
 
 min_version("9.0")
 
@@ -44,7 +44,7 @@ def run_dir(experiment, method, variant, seed):
 def _set_aside_unreadable_metrics():
     """A truncated / empty / non-numeric metrics.json would read as a finished run: move it aside (kept as
     metrics.json.unreadable) so that this invocation evaluates the run again; say so, naming the file."""
-    from ganrepro.verdicts import set_aside_unreadable
+    from ganrepro.verdicts.cells import set_aside_unreadable
 
     files = [f"{run_dir(e, m, v, s)}/metrics.json" for e, m, v in RUNS for s in C.run_seeds(config, e, m, v)]
     for path, dest, why in set_aside_unreadable(files):
@@ -98,8 +98,8 @@ def table_metrics(spec):
 
 
 def table_real_data(spec):
-    """The real-data reference metrics its real_data rows read (rule real_data_metrics, ganrepro.real_data)."""
-    from ganrepro import real_data
+    """The real-data reference metrics its real_data rows read (rule real_data_metrics, ganrepro.metrics.real_data)."""
+    from ganrepro.metrics import real_data
 
     return real_data.targets(config, spec)
 
@@ -142,7 +142,7 @@ def hdcgan_neighbour_data():
 
 
 def hdcgan_neighbour_weights():
-    from ganrepro.inception import inputs
+    from ganrepro.metrics.inception import inputs
 
     if HDCGAN_NEIGHBOURS not in set(RUNS):
         return []
@@ -164,9 +164,9 @@ def brc_figure_metrics():
 
 
 def glgan_figure_runs(figure):
-    """GL-GAN Figs. 1, 8, 10 (ganrepro.plots.GLGAN_FIGURE_RUNS): panel title -> run folder (first seed), or None
+    """GL-GAN Figs. 1, 8, 10 (ganrepro.report.plots.GLGAN_FIGURE_RUNS): panel title -> run folder (first seed), or None
     where the config does not train that run (the panel says "not run")."""
-    from ganrepro.plots import GLGAN_FIGURE_RUNS
+    from ganrepro.report.plots import GLGAN_FIGURE_RUNS
 
     planned = set(RUNS)
     return {title: run_dir(*r, C.run_seeds(config, *r)[0]) if r in planned else None

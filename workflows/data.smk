@@ -3,7 +3,7 @@
 # Only the (dataset, resolution) pairs of the planned runs are requested (train/evaluate inputs), so the DAG holds a
 # download, verify and prepare job for those and no more.
 
-from ganrepro.prepare import preprocessing_settings
+from ganrepro.data.prepare import preprocessing_settings
 
 IMAGE_DATASETS = sorted(n for n, d in config["datasets"].items() if d["format"] != "mog")
 

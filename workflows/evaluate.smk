@@ -1,7 +1,7 @@
 # Metrics stage: the Inception weights (one file for FID, KID and IS), then per run FID/KID at the protocol's sample
-# counts, IS, MS-SSIM, wall-clock and provenance -> metrics.json (ganrepro/metrics.py, ganrepro/protocol.py).
-from ganrepro import inception as _inception
-from ganrepro import protocol as _protocol
+# counts, IS, MS-SSIM, wall-clock and provenance -> metrics.json (ganrepro/metrics/images.py, ganrepro/metrics/protocol.py).
+from ganrepro.metrics import inception as _inception
+from ganrepro.metrics import protocol as _protocol
 
 INCEPTION_WEIGHTS = str(_inception.weights_path(config))  # data/weights/inception-2015-12-05.pt
 
@@ -43,7 +43,7 @@ rule evaluate:
 
 
 # Real-data reference rows (a table row with real_data: HDCGAN Table 1's MS-SSIM of real CelebA pairs): the table's
-# metric on 2 x pairs training images of the prepared array, resized as generated samples are (ganrepro/real_data.py).
+# metric on 2 x pairs training images of the prepared array, resized as generated samples are (ganrepro/metrics/real_data.py).
 rule real_data_metrics:
     input:
         manifest=f"{P['prepared']}/{{dataset}}_{{res}}/manifest.json",
@@ -64,7 +64,7 @@ rule real_data_metrics:
 
 
 # Metrics over training: the run's own protocol (as rule evaluate) at each snapshot its train.eval_points kept ->
-# curve.csv (ganrepro/curves.py). One job per run, resumable point by point (cached in the run's curve/ folder).
+# curve.csv (ganrepro/metrics/curves.py). One job per run, resumable point by point (cached in the run's curve/ folder).
 rule curve:
     input:
         train=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.json",

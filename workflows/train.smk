@@ -22,7 +22,7 @@ rule train:
 
 rule train_mog:
     """BRC's mixtures of Gaussians: train (data sampled on the fly, one CPU thread) and evaluate in one job ->
-    train.json and metrics.json (ganrepro/mog_metrics.py); a CPU job on a cluster."""
+    train.json and metrics.json (ganrepro/metrics/mog_metrics.py); a CPU job on a cluster."""
     output:
         train=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/train.json",
         metrics=f"{RESULTS}/runs/{{experiment}}/{{method}}/{{variant}}/seed{{seed}}/metrics.json",

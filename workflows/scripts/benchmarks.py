@@ -1,8 +1,8 @@
-"""The benchmark target: ganrepro.bench.run -> report/benchmarks.md and .json."""
+"""The benchmark target: ganrepro.tools.bench.run -> report/benchmarks.md and .json."""
 import _boot  # noqa: F401
 
-from ganrepro import bench
-from ganrepro.env import pick_device
+from ganrepro.tools import bench
+from ganrepro.util.env import pick_device
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -3,7 +3,7 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.plots import mog_curves, mog_scatter
+from ganrepro.report.plots import mog_curves, mog_scatter
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -1,12 +1,12 @@
 """Metrics over training of one run -> curve.csv: the run's evaluation protocol (as rule evaluate's metrics.json,
 restricted to the experiment's curve_metrics: config.curve_protocol) at each of its snapshots, resumable point by
-point (ganrepro/curves.py)."""
+point (ganrepro/metrics/curves.py)."""
 import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.config import curve_protocol, is_mog
-from ganrepro.curves import evaluate_curve
+from ganrepro.config.config import curve_protocol, is_mog
+from ganrepro.metrics.curves import evaluate_curve
 
 smk = snakemake  # noqa: F821
 

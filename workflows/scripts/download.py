@@ -1,7 +1,7 @@
 """Full scale: fetch and verify a dataset's source archive (or fail at once saying what to place where)."""
 import _boot  # noqa: F401
 
-from ganrepro.download import fetch
+from ganrepro.data.download import fetch
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -3,9 +3,9 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.config import eval_protocol
-from ganrepro.io import write_json
-from ganrepro.metrics import evaluate_run
+from ganrepro.config.config import eval_protocol
+from ganrepro.util.io import write_json
+from ganrepro.metrics.images import evaluate_run
 
 smk = snakemake  # noqa: F821
 

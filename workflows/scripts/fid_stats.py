@@ -3,9 +3,9 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.loader import load_prepared
-from ganrepro.env import pick_device
-from ganrepro.metrics import reference_stats
+from ganrepro.data.loader import load_prepared
+from ganrepro.util.env import pick_device
+from ganrepro.metrics.images import reference_stats
 
 smk = snakemake  # noqa: F821
 

@@ -1,8 +1,8 @@
 """Smoke scale: write a tiny synthetic dataset in the dataset's real source format (no download)."""
 import _boot  # noqa: F401
 
-from ganrepro.config import scale_cfg
-from ganrepro.fixtures import write_fixture
+from ganrepro.config.config import scale_cfg
+from ganrepro.data.fixtures import write_fixture
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

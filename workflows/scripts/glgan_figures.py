@@ -2,7 +2,7 @@
 variants) and Fig. 10 (s_in / s_out over iterations without and with Ada-OP)."""
 import _boot  # noqa: F401
 
-from ganrepro.plots import glgan_feature_maps, glgan_loss_curves, glgan_sigma_curves
+from ganrepro.report.plots import glgan_feature_maps, glgan_loss_curves, glgan_sigma_curves
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -2,8 +2,8 @@
 affine fit the paper draws in red."""
 import _boot  # noqa: F401
 
-from ganrepro.plots import metric_curves_figure
-from ganrepro.tables import get_spec
+from ganrepro.report.plots import metric_curves_figure
+from ganrepro.spec.tables import get_spec
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

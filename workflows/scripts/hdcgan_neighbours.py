@@ -1,5 +1,5 @@
 """HDCGAN Fig. 4: the five nearest training images of fixed generated samples, in pixel space and in the FID
-feature space, with the memorisation check (ganrepro/neighbours.py)."""
+feature space, with the memorisation check (ganrepro/metrics/neighbours.py)."""
 import _boot  # noqa: F401
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganrepro.io import read_json, write_image_grid, write_json
+from ganrepro.util.io import read_json, write_image_grid, write_json
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):
@@ -25,12 +25,12 @@ with _boot.logged(smk):
     else:
         import torch
 
-        from ganrepro import metrics as M
-        from ganrepro.config import eval_protocol
-        from ganrepro.env import pick_device
-        from ganrepro.loader import load_prepared
-        from ganrepro.neighbours import neighbour_grid, neighbour_report
-        from ganrepro.snapshots import load_generator
+        from ganrepro.metrics import images as M
+        from ganrepro.config.config import eval_protocol
+        from ganrepro.util.env import pick_device
+        from ganrepro.data.loader import load_prepared
+        from ganrepro.metrics.neighbours import neighbour_grid, neighbour_report
+        from ganrepro.runs.snapshots import load_generator
 
         p = smk.params
         run = Path(train).parent

@@ -1,7 +1,7 @@
 """Fetch and verify the Inception weights (fails at once offline, naming the URL and the path to place the file)."""
 import _boot  # noqa: F401
 
-from ganrepro.inception import fetch_weights
+from ganrepro.metrics.inception import fetch_weights
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

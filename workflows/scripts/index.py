@@ -4,10 +4,10 @@ import _boot  # noqa: F401
 import os
 from pathlib import Path
 
-from ganrepro.config import cells_of_run, run_dir, run_seeds, selected_tables
-from ganrepro.report import write_index
-from ganrepro.tables import load_all
-from ganrepro.verdicts import evaluate_table
+from ganrepro.config.config import cells_of_run, run_dir, run_seeds, selected_tables
+from ganrepro.report.render import write_index
+from ganrepro.spec.tables import load_all
+from ganrepro.verdicts.cells import evaluate_table
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

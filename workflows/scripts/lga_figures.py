@@ -1,8 +1,8 @@
 """LGA Fig. 2: FID over training of every Table 1 variant, one panel per dataset (mean curve over seeds)."""
 import _boot  # noqa: F401
 
-from ganrepro.plots import metric_curves_figure
-from ganrepro.tables import get_spec
+from ganrepro.report.plots import metric_curves_figure
+from ganrepro.spec.tables import get_spec
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -3,7 +3,7 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.plots import training_curves
+from ganrepro.report.plots import training_curves
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -3,8 +3,8 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.prepare import prepare
-from ganrepro.io import read_json
+from ganrepro.data.prepare import prepare
+from ganrepro.util.io import read_json
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

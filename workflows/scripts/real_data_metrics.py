@@ -1,13 +1,13 @@
 """A real-data reference row's value: the table's MS-SSIM on real training images of the prepared array
-(ganrepro/real_data.py; HDCGAN Table 1, hdcgan.txt Sec. 6 protocol applied to real CelebA pairs)."""
+(ganrepro/metrics/real_data.py; HDCGAN Table 1, hdcgan.txt Sec. 6 protocol applied to real CelebA pairs)."""
 import _boot  # noqa: F401
 
 import json
 from pathlib import Path
 
-from ganrepro.env import pick_device
-from ganrepro.io import write_json
-from ganrepro.real_data import evaluate
+from ganrepro.util.env import pick_device
+from ganrepro.util.io import write_json
+from ganrepro.metrics.real_data import evaluate
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -1,8 +1,8 @@
 """Render one paper table: published | reproduced | delta | verdict, as Markdown, LaTeX, CSV and HTML."""
 import _boot  # noqa: F401
 
-from ganrepro.report import write_table
-from ganrepro.tables import get_spec
+from ganrepro.report.render import write_table
+from ganrepro.spec.tables import get_spec
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

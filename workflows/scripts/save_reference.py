@@ -3,7 +3,7 @@ import _boot  # noqa: F401
 
 from pathlib import Path
 
-from ganrepro.reference import save_reference
+from ganrepro.report.reference import save_reference
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

@@ -1,8 +1,8 @@
 """Read a dataset's whole source archive (a truncated or corrupt one fails here) and record its image count."""
 import _boot  # noqa: F401
 
-from ganrepro.readers import verify_archive
-from ganrepro.io import write_json
+from ganrepro.data.readers import verify_archive
+from ganrepro.util.io import write_json
 
 smk = snakemake  # noqa: F821
 with _boot.logged(smk):

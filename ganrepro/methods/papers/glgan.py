@@ -1,0 +1,308 @@
+r"""GL-GAN (Liu, Fan, Yuan, Xiang, Pattern Recognition 2021; glgan.txt Sections 3.1-3.3, Algorithm 1, Section 4.2).
+
+**Networks** (Sec. 4.2, Fig. 3; built from ``ganrepro.methods.nn.nets``). G: a 100-d N(0, I) latent, ConvTranspose(4, 1, 0) to
+4x4, then ConvTranspose(4, 2, 1)-BatchNorm-ReLU units doubling the side, the last unit ConvTranspose-Tanh: 7 units at
+256 px, 6 at 128, 5 at 64; channels halve from 1024 at 4x4 (the authors' public code at 128 px: 1024, 512, 256, 128,
+64), i.e. ``width`` 64 with ``max_channels`` 1024. D: Conv(4, 2, 1)-LeakyReLU(0.02) units (the code's slope; DCGAN's
+is 0.2) from 64 channels doubling to at most 512, no normalisation, down to the feature matrix's side, then the
+paper's last layer "Convolution with (1, 3, 1, 1) for output channel, kernel size, stride, padding": a 3x3 conv to one
+channel giving the h x w feature matrix, 4x4 (``patch4``) or 8x8 (``patch8``); ``base`` ends in DCGAN's Conv(4, 1, 0)
+on the 4x4 map (one score per image). The Fig. 3 caption lists a LeakyReLU after that last conv; it is left out
+(the map is a matrix of raw scores, which the hinge losses and the threshold rules below read). ``python -m ganrepro
+describe glgan_celeba128 glgan patch8`` prints the layer list of any variant at any resolution. Channels (output
+side) with local-norm's spectral norm marked *:
+
+    G 64 px:  100->512* (4x4), 256* (8), 128* (16), 64* (32), 3* Tanh (64)                     [BN-ReLU between]
+    G 128 px: 100->1024* (4x4), 512* (8), 256* (16), 128* (32), 64* (64), 3* Tanh (128)
+    G 256 px: 100->1024* (4x4), 1024* (8), 512* (16), 256* (32), 128* (64), 64* (128), 3* Tanh (256)
+    D 64 px   base:   3->64 (32x32), 128 (16), 256* (8), 512* (4), head 1* Conv(4, 1, 0) (1x1)
+              patch4: 3->64 (32x32), 128 (16), 256* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (32x32), 128* (16), 256* (8), head 1* 3x3 (8x8)
+    D 128 px  base:   3->64 (64x64), 128 (32), 256 (16), 512* (8), 512* (4), head 1* Conv(4, 1, 0) (1x1)
+              patch4: 3->64 (64x64), 128 (32), 256 (16), 512* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (64x64), 128 (32), 256* (16), 512* (8), head 1* 3x3 (8x8)
+    D 256 px  base:   3->64 (128x128), 128 (64), 256 (32), 512 (16), 512* (8), 512* (4), head 1* Conv(4, 1, 0)
+              patch4: 3->64 (128x128), 128 (64), 256 (32), 512 (16), 512* (8), 512* (4), head 1* 3x3 (4x4)
+              patch8: 3->64 (128x128), 128 (64), 256 (32), 512* (16), 512* (8), head 1* 3x3 (8x8)
+
+(every D Conv is (4, 2, 1) + LeakyReLU(0.02); no-norm drops every *, global-norm puts one on every layer.)
+
+**Spectral norm** (Table 4's names; ``glgan_norm``): ``local`` (the default, "local-norm", Sec. 4.4: "executing global
+and local spectrum norm to generator and discriminator respectively"): every layer of G; in D only its last layers,
+as the public code does (spectral norm on the last two Conv units and on the final conv: ``last:3``); ``none``
+("no-norm"); ``global`` ("global-norm": every layer of G and D).
+
+**Losses.** D: the hinge of Eq. 3 over every element of the feature matrix, E[max(0, 1 - D(x))] + E[max(0, 1 +
+D(G(z)))]. G, with y = D(G(z)) of shape (B, h, w):
+
+* Object 2, global (Eq. 5): E[max(0, 1 - y)] (the margin hinge, as the paper and its code write it; not -E[y]);
+* Object 1, local bilevel (Eq. 4): inner level m* = argmax_m sum m ⊙ (alpha - y), i.e. m*_{hw} = [y_{hw} < alpha]
+  element-wise (held fixed, no gradient); outer level E[max(0, 1 - m* ⊙ y)], averaged over every element as printed:
+  unmasked positions contribute the constant 1 and no gradient; masked ones the hinge's gradient.
+* Ada-OP (Eqs. 6-8): mu_k = mean_{ij} y_k,ij, sigma_g = sqrt(mean_k (mu_k - mu)^2) (Eq. 6); sigma_k =
+  mean_{ij} (y_k,ij - mu_k)^2 - Eq. 7 squares inside sigma_k (a variance, though the text calls it a standard
+  deviation): kept as printed - and sigma_l = sqrt(mean_k sigma_k). Then Eq. 8: Object 2 if sigma_g >= beta; else
+  Object 1 with alpha_1 (sigma_l <= delta_1, level I), alpha_2 (delta_1 < sigma_l < delta_2, II) or alpha_3
+  (sigma_l >= delta_2, III). The choice is made on the device (``torch.where``): no host read per step.
+
+**Thresholds** (``glgan_rule``). ``paper`` (default): beta, delta_1, delta_2 are the P = 0.7, 0.4, 0.7 quantiles of
+sigma_g and sigma_l "recorded during global optimization training"; alpha_1..3 are the P = 0.2, 0.5, 0.8 values "in
+the feature matrix data". Two things the text leaves open, decided here:
+
+1. the calibration phase: the first ``glgan_calibration_epochs`` epochs (default 1: "the global standard deviation
+   ... of input image for each epoch is recorded during global optimization training"), trained with Object 2 only;
+   sigma_g and sigma_l of every generator step of that phase form the history, and the thresholds are its quantiles,
+   fixed at the first step after it (kept in ``ctx.state``, so a run killed during or after the phase resumes to the
+   same weights);
+2. alpha is a quantile of each image's own feature matrix (``glgan_alpha_scope: image``, the default: the mask
+   selects an image's own worst regions, as the public code selects the lowest patches of each image), or of the
+   whole batch's (``batch``, variants ``*_adaop_batch``: Table 5's suite rows "..., batch alpha").
+
+The calibrated values (beta, delta_1, delta_2, the number of calibration steps) are recorded in the run's
+``train.json`` and ``metrics.json`` (``method_summary``, from :func:`summary`).
+
+``code`` (variants ``*_adaop_code``): the public code's constants: global when the spread (std) of the per-image mean
+scores exceeds 0.07; otherwise keep the 6, 10 or 12 lowest of 16 patches (fractions 6/16, 10/16, 12/16 of h x w) when
+the local variance (sigma_l^2 above) is below 0.03, between 0.03 and 0.04, above 0.04; its local loss is the negated
+mean of the kept scores (linear, not a hinge); its global loss the margin hinge of Eq. 5. Table 5's suite rows
+"..., code constants" train it, so the table shows whether the paper's Ada-OP claims depend on the rule.
+
+At tiny (smoke) resolutions D has fewer Conv units than ``last:3`` names; local-norm then normalises all of them and
+equals global-norm (at 16 px with patch8: one unit and the head).
+
+Statistics per log interval: ``glgan_sigma_g``, ``glgan_sigma_l`` (means), ``glgan_global`` / ``glgan_level1..3``
+(share of steps with each objective), ``glgan_masked`` (share of masked positions over the interval's steps).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganrepro.methods.nn import losses
+from ganrepro.methods.nn.nets import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ganrepro.methods.registry import Method
+
+NORMS = {"local": ("all", "last:3"), "none": ("none", "none"), "global": ("all", "all")}
+P_BETA, P_DELTA1, P_DELTA2 = 0.7, 0.4, 0.7     # glgan.txt 3.3
+P_ALPHA = (0.2, 0.5, 0.8)                       # levels I, II, III
+CODE_SIGMA_G, CODE_VAR = 0.07, (0.03, 0.04)     # the public code's constants
+CODE_KEEP = (6 / 16, 10 / 16, 12 / 16)
+
+
+def build(p: dict):
+    g_sn, d_sn = NORMS[p["glgan_norm"]]
+    side = int(p["patch"]) or 4
+    d_units = (p["resolution"] // side).bit_length()  # log2(resolution / side) Conv units + the head
+    if d_sn.startswith("last:"):  # tiny (smoke) resolutions have fewer units than the code normalises
+        d_sn = f"last:{min(int(d_sn[5:]), d_units)}"
+    if p["patch"]:
+        head = {"head": "map", "head_kernel": 3, "map_size": int(p["patch"])}
+    else:
+        head = {"head": "score"}
+    G = DCGANGenerator(p["z_dim"], p["resolution"], p["g_width"], max_channels=16 * p["g_width"], spectral_norm=g_sn)
+    D = DCGANDiscriminator(p["resolution"], p["d_width"], max_channels=8 * p["d_width"], norm="none",
+                           spectral_norm=d_sn, activation="leaky_relu:0.02", **head)
+    G.apply(init_dcgan_weights)
+    D.apply(init_dcgan_weights)
+    return G, D
+
+
+def as_map(y: torch.Tensor) -> torch.Tensor:
+    """D's output as (B, h, w): a score per image is a 1x1 feature matrix."""
+    return y.reshape(y.shape[0], 1, 1) if y.dim() == 1 else y
+
+
+def global_local_std(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sigma_g, sigma_l) of Eqs. 6-7 for feature matrices y (B, h, w)."""
+    mu_k = y.mean(dim=(1, 2))
+    sigma_g = ((mu_k - mu_k.mean()) ** 2).mean().sqrt()
+    sigma_k = ((y - mu_k[:, None, None]) ** 2).mean(dim=(1, 2))  # Eq. 7 as printed: squared deviations
+    return sigma_g, sigma_k.mean().sqrt()
+
+
+def local_mask(y: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Eq. 4's inner level: m* = [y < alpha] element-wise; ``alpha`` a scalar or one value per image (B,)."""
+    a = alpha.reshape(-1, 1, 1) if alpha.dim() == 1 else alpha
+    return (y < a).to(y.dtype)
+
+
+def object1(y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Eq. 4's outer level: E[max(0, 1 - m* ⊙ y)] over every element."""
+    return F.relu(1.0 - mask * y).mean()
+
+
+def object2(y: torch.Tensor) -> torch.Tensor:
+    """Eq. 5: E[max(0, 1 - y)]."""
+    return losses.hinge_margin_g_loss(y)
+
+
+def quantiles(x: torch.Tensor, qs) -> torch.Tensor:
+    """Quantiles ``qs`` (floats) of ``x`` along its last dimension, with ``torch.quantile``'s linear interpolation,
+    as (len(qs), ...): a sort and fixed indices (``torch.quantile`` validates a tensor ``q`` on the host)."""
+    s, n = x.sort(dim=-1).values, x.shape[-1]
+    out = []
+    for q in qs:
+        pos = q * (n - 1)
+        lo, hi = int(pos), min(int(pos) + 1, n - 1)
+        out.append(s[..., lo] + (pos - lo) * (s[..., hi] - s[..., lo]))
+    return torch.stack(out)
+
+
+def alphas(y: torch.Tensor, scope: str) -> torch.Tensor:
+    """alpha_1..3: the P = 0.2, 0.5, 0.8 quantiles of each image's feature matrix (3, B), or of the batch's (3,)."""
+    if scope == "image":
+        return quantiles(y.detach().flatten(1), P_ALPHA)
+    if scope == "batch":
+        return quantiles(y.detach().flatten(), P_ALPHA)
+    raise ValueError(f"glgan_alpha_scope must be image or batch, got {scope!r}")
+
+
+def _choice(y, is_global, level, local_loss, mask):
+    """(loss, branch one-hot (4,): global, level I, II, III, masked share) of one Ada-OP decision, on the device."""
+    loss = torch.where(is_global, object2(y), local_loss)
+    branch = torch.zeros(4, device=y.device)
+    branch[torch.where(is_global, 0, level + 1)] = 1.0
+    return loss, branch, torch.where(is_global, torch.zeros((), device=y.device), mask.mean())
+
+
+def ada_op(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor, thresholds: torch.Tensor,
+           scope: str = "image"):
+    """Eq. 8 with ``thresholds`` = (beta, delta_1, delta_2) and the batch's (sigma_g, sigma_l) of
+    ``global_local_std``: (loss, branch one-hot (4,), masked share)."""
+    beta, d1, d2 = thresholds[0], thresholds[1], thresholds[2]
+    level = torch.where(sigma_l <= d1, 0, torch.where(sigma_l < d2, 1, 2))
+    mask = local_mask(y.detach(), alphas(y, scope)[level])
+    return _choice(y, sigma_g >= beta, level, object1(y, mask), mask)
+
+
+def ada_op_code(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor):
+    """The public code's rule (its constants, linear local loss): (loss, branch one-hot (4,), masked share)."""
+    var = sigma_l ** 2
+    is_global = sigma_g > CODE_SIGMA_G
+    level = torch.where(var < CODE_VAR[0], 0, torch.where(var <= CODE_VAR[1], 1, 2))
+    n = y[0].numel()
+    k1, k2, k3 = (max(1, round(f * n)) for f in CODE_KEEP)
+    keep = torch.where(level == 0, k1, torch.where(level == 1, k2, k3))
+    rank = y.detach().flatten(1).argsort(dim=1).argsort(dim=1)  # 0 = the lowest score of each image
+    mask = (rank < keep).to(y.dtype).view_as(y)
+    local = -(mask * y).sum(dim=(1, 2)).mean() / keep.to(y.dtype)
+    return _choice(y, is_global, level, local, mask)
+
+
+def calibrate(ctx, sigma_g: torch.Tensor, sigma_l: torch.Tensor, epochs: float) -> torch.Tensor | None:
+    """The paper's threshold rule: record (sigma_g, sigma_l) while ``ctx.epoch < epochs`` and return None (train
+    globally); afterwards the (beta, delta_1, delta_2) quantiles of the history, fixed at the first later step."""
+    st = ctx.state
+    if "thresholds" in st:
+        return st["thresholds"]
+    if ctx.epoch < epochs or "history" not in st:
+        pair = torch.stack([sigma_g, sigma_l]).detach().reshape(1, 2)
+        st["history"] = pair if "history" not in st else torch.cat([st["history"], pair])
+        return None
+    h = st["history"]
+    st["thresholds"] = torch.stack([quantiles(h[:, 0], [P_BETA])[0], *quantiles(h[:, 1], [P_DELTA1, P_DELTA2])])
+    return st["thresholds"]
+
+
+def d_loss(D, real, fake, p, ctx):
+    """Eq. 3 over every element of the feature matrix."""
+    return losses.adversarial_d_loss(D, real, fake, {"loss": "hinge"}, ctx)
+
+
+def g_loss(D, fake, p, ctx):
+    y = as_map(D(fake))
+    sigma_g, sigma_l = global_local_std(y.detach())
+    stats = {"glgan_sigma_g": sigma_g, "glgan_sigma_l": sigma_l}
+    rule = p.get("glgan_rule")
+    if rule is None:  # base / patch: the global objective only
+        return object2(y), stats
+    if rule == "code":
+        loss, branch, masked = ada_op_code(y, sigma_g, sigma_l)
+    elif rule == "paper":
+        th = calibrate(ctx, sigma_g, sigma_l, float(p["glgan_calibration_epochs"]))
+        if th is None:
+            branch = torch.zeros(4, device=y.device)
+            branch[0] = 1.0  # the calibration phase trains globally
+            loss, masked = object2(y), torch.zeros((), device=y.device)
+        else:
+            loss, branch, masked = ada_op(y, sigma_g, sigma_l, th, p["glgan_alpha_scope"])
+    else:
+        raise ValueError(f"glgan_rule must be paper or code, got {rule!r}")
+    stats.update(glgan_global=branch[0], glgan_level1=branch[1], glgan_level2=branch[2], glgan_level3=branch[3],
+                 glgan_masked=masked)
+    return loss, stats
+
+
+# thresholds (beta, delta_1, delta_2) that make the paper rule take the local, masked Object 1 at every step (sigma_g
+# < beta, level II): the costliest branch, what a benchmark of Ada-OP times (``bench_state``)
+LOCAL_THRESHOLDS = (1e9, 0.0, 1e9)
+
+
+def bench_state(p: dict) -> dict:
+    """The paper rule past its calibration phase, on Ada-OP's local branch (``LOCAL_THRESHOLDS``); the code rule and
+    the global-only variants need no state."""
+    if p.get("glgan_rule") != "paper":
+        return {}
+    return {"history": torch.zeros(1, 2), "thresholds": torch.tensor(LOCAL_THRESHOLDS)}
+
+
+def log_keys(p: dict) -> dict:
+    keys = {**losses.ADVERSARIAL_LOG_KEYS, "glgan_sigma_g": "mean", "glgan_sigma_l": "mean"}
+    if p.get("glgan_rule") is not None:
+        keys.update({k: "mean" for k in ("glgan_global", "glgan_level1", "glgan_level2", "glgan_level3",
+                                         "glgan_masked")})
+    return keys
+
+
+def summary(state: dict, p: dict) -> dict:
+    """What the run's rule settled on, for ``metrics.json`` (``method_summary``): the paper rule's calibrated
+    thresholds and how many generator steps the calibration history holds, or the code rule's constants."""
+    rule = p.get("glgan_rule")
+    if rule == "code":
+        return {"glgan_rule": "code", "sigma_g_above": CODE_SIGMA_G, "variance_levels": list(CODE_VAR),
+                "keep_fractions": list(CODE_KEEP)}
+    if rule != "paper":
+        return {"glgan_rule": "global only"}
+    out = {"glgan_rule": "paper", "alpha_scope": p["glgan_alpha_scope"],
+           "calibration_epochs": p["glgan_calibration_epochs"], "percentiles": {
+               "beta": P_BETA, "delta_1": P_DELTA1, "delta_2": P_DELTA2, "alpha_1..3": list(P_ALPHA)},
+           "calibration_steps": int(state["history"].shape[0]) if "history" in state else 0}
+    th = state.get("thresholds")
+    if th is None:
+        out["thresholds"] = "not calibrated: the run ended inside the calibration phase"
+    else:
+        out.update(beta=float(th[0]), delta_1=float(th[1]), delta_2=float(th[2]))
+    return out
+
+
+_ADAOP = {"glgan_rule": "paper"}
+VARIANTS = {
+    "base": {"patch": 0},
+    "patch4": {"patch": 4},
+    "patch8": {"patch": 8},
+    "patch4_adaop": {"patch": 4, **_ADAOP},
+    "patch8_adaop": {"patch": 8, **_ADAOP},
+    "patch4_adaop_code": {"patch": 4, "glgan_rule": "code"},
+    "patch8_adaop_code": {"patch": 8, "glgan_rule": "code"},
+    "patch4_adaop_batch": {"patch": 4, **_ADAOP, "glgan_alpha_scope": "batch"},
+    "patch8_adaop_batch": {"patch": 8, **_ADAOP, "glgan_alpha_scope": "batch"},
+    "patch8_nonorm": {"patch": 8, "glgan_norm": "none"},
+    "patch8_globalnorm": {"patch": 8, "glgan_norm": "global"},
+}
+
+METHOD = Method(
+    name="glgan",
+    paper="Liu et al. 2021 (GL-GAN)",
+    build=build,
+    d_loss=d_loss,
+    g_loss=g_loss,
+    log_keys=log_keys,
+    summary=summary,
+    bench_state=bench_state,
+    defaults={"glgan_norm": "local", "patch": 8, "glgan_rule": None, "glgan_calibration_epochs": 1,
+              "glgan_alpha_scope": "image", "n_critic": 1},
+    variants=VARIANTS,
+    # the paper's ablation chain (Table 5): patch-D over the DCGAN head (base), Ada-OP and the norms over their patch-D
+    baselines={v: None if v == "base" else ("glgan", "base") if "_" not in v else ("glgan", v.split("_")[0])
+               for v in VARIANTS},
+)

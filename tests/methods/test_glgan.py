@@ -1,0 +1,213 @@
+"""GL-GAN (ganrepro/methods/papers/glgan.py): mask, Objects 1-2, sigma_g / sigma_l, Ada-OP's branches, threshold calibration and its
+resume, map sizes and spectral-norm variants."""
+import copy
+import json
+
+import pytest
+import torch
+
+from ganrepro.config import config as C
+from ganrepro.methods import registry
+from ganrepro.train.loop import Context, train
+from ganrepro.methods.papers import glgan
+
+
+def test_mask_is_its_definition():
+    y = torch.tensor([[[0.5, -1.0], [2.0, 0.1]], [[-0.3, 0.3], [0.0, 1.5]]])
+    m = glgan.local_mask(y, torch.tensor(0.2))
+    assert m.tolist() == [[[0, 1], [0, 1]], [[1, 0], [1, 0]]]
+    per_image = glgan.local_mask(y, torch.tensor([1.0, -0.5]))  # alpha per image
+    assert per_image.tolist() == [[[1, 1], [0, 1]], [[0, 0], [0, 0]]]
+    # the mask is the inner level's argmax: it maximises sum m * (alpha - y) over all 0/1 matrices
+    assert (m * (0.2 - y)).sum() == torch.clamp(0.2 - y, min=0).sum()
+
+
+def test_object1_gradient_zero_outside_the_mask_and_hinge_inside():
+    y = torch.tensor([[[0.5, -1.0], [2.0, 0.1]]], requires_grad=True)
+    mask = glgan.local_mask(y.detach(), torch.tensor(0.6))  # masks 0.5, -1.0, 0.1
+    loss = glgan.object1(y, mask)
+    # value: mean of max(0, 1 - m*y) = (0.5 + 2.0 + 1 (unmasked: constant 1) + 0.9) / 4
+    assert loss.item() == pytest.approx((0.5 + 2.0 + 1.0 + 0.9) / 4)
+    (g,) = torch.autograd.grad(loss, y)
+    assert g.tolist() == [[[-0.25, -0.25], [0.0, -0.25]]]
+    y2 = torch.tensor([[[1.5]]], requires_grad=True)  # masked but above the margin: hinge gradient 0
+    (g2,) = torch.autograd.grad(glgan.object1(y2, torch.ones(1, 1, 1)), y2)
+    assert g2.item() == 0.0
+
+
+def test_sigmas_equal_eqs_6_and_7():
+    y = torch.tensor([[[1.0, 3.0], [1.0, 3.0]], [[0.0, 0.0], [0.0, 4.0]]])
+    # mu_k = 2, 1; mu = 1.5; sigma_g = sqrt(((0.5)^2 + (0.5)^2) / 2) = 0.5
+    # sigma_k (squared deviations, as printed): image 0: mean(1,1,1,1) = 1; image 1: mean(1,1,1,9) = 3 -> sqrt(2)
+    sg, sl = glgan.global_local_std(y)
+    assert sg.item() == pytest.approx(0.5) and sl.item() == pytest.approx(2 ** 0.5)
+
+
+def test_quantiles_match_torch_quantile():
+    x = torch.randn(5, 37, generator=torch.Generator().manual_seed(0))
+    q = [0.2, 0.4, 0.5, 0.7, 0.8]
+    torch.testing.assert_close(glgan.quantiles(x, q), torch.quantile(x, torch.tensor(q), dim=-1))
+
+
+def _y_with(sigma_g_big: bool, spread: float):
+    """4 images of 4x4: mean offsets decide sigma_g; 16 distinct values with population std ``spread`` give
+    sigma_l = spread."""
+    v = torch.arange(16.0) - 7.5
+    board = (v / v.pow(2).mean().sqrt() * spread).view(4, 4)
+    offsets = torch.tensor([-1.0, 1.0, -1.0, 1.0]) * (1.0 if sigma_g_big else 0.0)
+    return board.expand(4, 4, 4) + offsets[:, None, None]
+
+
+@pytest.mark.parametrize("big_g,spread,branch", [(True, 0.5, 0), (False, 0.1, 1), (False, 0.5, 2), (False, 2.0, 3)])
+def test_ada_op_picks_each_branch(big_g, spread, branch):
+    th = torch.tensor([0.5, 0.2, 1.0])  # beta, delta_1, delta_2; sigma_l = spread here
+    y = _y_with(big_g, spread).requires_grad_(True)
+    loss, onehot, masked = glgan.ada_op(y, *glgan.global_local_std(y.detach()), th, "image")
+    assert onehot.tolist() == [float(i == branch) for i in range(4)]
+    if branch == 0:
+        assert loss.item() == pytest.approx(glgan.object2(y).item()) and masked.item() == 0
+    else:
+        a = glgan.alphas(y, "image")[branch - 1]
+        assert loss.item() == pytest.approx(glgan.object1(y, glgan.local_mask(y, a)).item())
+        assert 0 < masked.item() < 1
+
+
+def test_ada_op_code_rule_constants():
+    y = _y_with(False, 0.1)  # sigma_g 0, local variance 0.01 < 0.03: keep the 6 lowest of 16 per image
+    loss, onehot, masked = glgan.ada_op_code(y, *glgan.global_local_std(y))
+    assert onehot.tolist() == [0, 1, 0, 0] and masked.item() == pytest.approx(6 / 16)
+    lowest6 = y[0].flatten().sort().values[:6]
+    assert loss.item() == pytest.approx(-lowest6.mean().item())  # the negated mean of the kept scores
+    y2 = _y_with(False, 0.19)  # variance 0.0361: between 0.03 and 0.04
+    _, onehot, _ = glgan.ada_op_code(y2, *glgan.global_local_std(y2))
+    assert onehot.tolist() == [0, 0, 1, 0]
+    y3 = _y_with(True, 0.1)
+    loss, onehot, _ = glgan.ada_op_code(y3, *glgan.global_local_std(y3))
+    assert onehot.tolist() == [1, 0, 0, 0]
+
+
+def test_calibration_thresholds_are_the_stated_percentiles():
+    ctx = Context(rng=torch.Generator(), device="cpu")
+    hist = torch.tensor([[0.1 * i, 0.05 * i] for i in range(1, 11)])
+    for sg, sl in hist:
+        assert glgan.calibrate(ctx, sg, sl, epochs=1) is None  # epoch 0: recording
+    ctx.epoch = 1
+    th = glgan.calibrate(ctx, torch.tensor(9.0), torch.tensor(9.0), epochs=1)
+    expected = [torch.quantile(hist[:, 0], 0.7), torch.quantile(hist[:, 1], 0.4), torch.quantile(hist[:, 1], 0.7)]
+    torch.testing.assert_close(th, torch.stack(expected))
+    assert len(ctx.state["history"]) == 10  # the step after the phase is not recorded
+    assert glgan.calibrate(ctx, torch.tensor(0.0), torch.tensor(0.0), epochs=1) is th  # fixed from then on
+
+
+@pytest.mark.parametrize("res", [64, 128, 256])
+@pytest.mark.parametrize("variant,side", [("patch4", 4), ("patch8", 8), ("base", None)])
+def test_map_sizes(res, variant, side):
+    p = registry.get("glgan").params(variant, {"z_dim": 8, "g_width": 4, "d_width": 4, "resolution": res})
+    G, D = glgan.build(p)
+    out = D(torch.zeros(2, 3, res, res))
+    assert out.shape == ((2, side, side) if side else (2,))
+    assert G(torch.randn(2, 8)).shape == (2, 3, res, res)
+    assert len([m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]) == {64: 5, 128: 6, 256: 7}[res]
+
+
+@pytest.mark.parametrize("variant,g_all,d_sn", [("patch8", True, 3), ("patch8_nonorm", False, 0),
+                                                  ("patch8_globalnorm", True, "all")])
+def test_spectral_norm_variants_wrap_the_named_layers(variant, g_all, d_sn):
+    p = registry.get("glgan").params(variant, {"z_dim": 8, "g_width": 4, "d_width": 4, "resolution": 64})
+    G, D = glgan.build(p)
+    g_convs = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    d_convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(hasattr(m, "weight_orig") == g_all for m in g_convs)
+    flags = [hasattr(m, "weight_orig") for m in d_convs]
+    n = len(d_convs) if d_sn == "all" else d_sn
+    assert flags == [False] * (len(d_convs) - n) + [True] * n
+
+
+def _glgan_run(cfg, smoke_run_cfg, variant):
+    run = C.resolve_run(cfg, "glgan_celeba64", "glgan", variant, 0)
+    run["data_dir"], run["device"] = smoke_run_cfg["data_dir"], "cpu"
+    run["train"] = {**smoke_run_cfg["train"], "steps": 10, "ckpt_every": 3, "log_every": 2, "eval_points": None}
+    return run  # 32 images, batch 8: 4 steps per epoch, so the calibration phase is steps 1-4
+
+
+@pytest.mark.parametrize("variant", ["patch8_adaop", "patch4_adaop_code", "base"])
+def test_glgan_trains_and_logs_its_statistics(cfg, smoke_run_cfg, tmp_path, variant):
+    res = train(_glgan_run(cfg, smoke_run_cfg, variant), tmp_path)
+    assert res["status"] == "finished"
+    header = (tmp_path / "log.csv").read_text().splitlines()[0]
+    assert "glgan_sigma_g" in header and ("glgan_level3" in header) == ("adaop" in variant)
+
+
+def test_calibration_survives_kill_and_resume(cfg, smoke_run_cfg, tmp_path):
+    """Killed during the calibration phase (last checkpoint at step 3) and after it (step 6): same weights."""
+    run = _glgan_run(cfg, smoke_run_cfg, "patch8_adaop")
+    train(copy.deepcopy(run), tmp_path / "straight")
+    for stop in (4, 7):
+        out = tmp_path / f"killed{stop}"
+        train(copy.deepcopy(run), out, on_step=lambda s, stop=stop: s >= stop)
+        train(copy.deepcopy(run), out)
+        a = torch.load(tmp_path / "straight" / "final.pt", weights_only=False)
+        b = torch.load(out / "final.pt", weights_only=False)
+        for net in ("G", "D"):
+            for k in a[net]:
+                assert torch.equal(a[net][k], b[net][k]), (stop, net, k)
+    ck = torch.load(sorted((tmp_path / "straight" / "ckpt").glob("*.pt"))[-1], weights_only=False)
+    assert ck["method_state"]["history"].shape == (4, 2) and ck["method_state"]["thresholds"].shape == (3,)
+
+
+def test_train_json_records_the_calibrated_thresholds(cfg, smoke_run_cfg, tmp_path):
+    """metrics.json's method_summary (via train.json): the thresholds are the P = 0.7 / 0.4 / 0.7 quantiles of the
+    (sigma_g, sigma_l) history kept in the run's state, which holds the calibration phase's 4 steps."""
+    res = train(_glgan_run(cfg, smoke_run_cfg, "patch8_adaop"), tmp_path)
+    s = res["method_summary"]
+    ck = torch.load(sorted((tmp_path / "ckpt").glob("*.pt"))[-1], weights_only=False)["method_state"]
+    h = ck["history"]
+    assert s["glgan_rule"] == "paper" and s["calibration_steps"] == 4 == h.shape[0] and s["alpha_scope"] == "image"
+    assert s["beta"] == pytest.approx(torch.quantile(h[:, 0], 0.7).item(), rel=1e-6)
+    assert s["delta_1"] == pytest.approx(torch.quantile(h[:, 1], 0.4).item(), rel=1e-6)
+    assert s["delta_2"] == pytest.approx(torch.quantile(h[:, 1], 0.7).item(), rel=1e-6)
+    assert json.loads((tmp_path / "train.json").read_text())["method_summary"] == s
+
+
+def test_summary_of_the_other_rules_and_of_an_unfinished_calibration():
+    code = glgan.summary({}, {"glgan_rule": "code"})
+    assert code["sigma_g_above"] == 0.07 and code["variance_levels"] == [0.03, 0.04]
+    assert glgan.summary({}, {"glgan_rule": None}) == {"glgan_rule": "global only"}
+    p = {"glgan_rule": "paper", "glgan_alpha_scope": "batch", "glgan_calibration_epochs": 1}
+    s = glgan.summary({"history": torch.zeros(3, 2)}, p)
+    assert s["calibration_steps"] == 3 and s["thresholds"].startswith("not calibrated") and "beta" not in s
+
+
+def test_batch_alpha_reading_masks_against_the_batch_quantile():
+    """alpha over the whole batch: an image whose scores all lie above the batch's P = 0.2 quantile has no masked
+    position; with per-image alpha each image keeps its own lowest positions."""
+    y = torch.stack([torch.full((4, 4), 5.0), torch.arange(16.0).view(4, 4)])  # image 0 scores high everywhere
+    th = torch.tensor([1e9, 1e9, 1e9])  # sigma_g < beta (local), sigma_l <= delta_1: level I, alpha = P 0.2
+    sg, sl = glgan.global_local_std(y)
+    _, _, masked_b = glgan.ada_op(y, sg, sl, th, scope="batch")
+    a = torch.quantile(y.flatten(), 0.2)
+    assert masked_b.item() == pytest.approx((y < a).float().mean().item())
+    _, _, masked_i = glgan.ada_op(y, sg, sl, th, scope="image")
+    per_image = [(y[k] < torch.quantile(y[k].flatten(), 0.2)).float().mean().item() for k in range(2)]
+    assert masked_i.item() == pytest.approx(sum(per_image) / 2)
+    assert (y[0] < a).sum() == 0 and masked_b.item() != masked_i.item()
+
+
+def test_feature_map_figure_reads_the_runs_discriminator(cfg, smoke_run_cfg, tmp_path):
+    from ganrepro.report import plots
+    from ganrepro.runs.snapshots import load_discriminator
+
+    run = tmp_path / "run"
+    train(_glgan_run(cfg, smoke_run_cfg, "patch4_adaop"), run)
+    D, rc = load_discriminator(run)
+    assert not D.training and rc["variant"] == "patch4_adaop"
+    x = torch.zeros(2, 3, rc["method_params"]["resolution"], rc["method_params"]["resolution"])
+    assert D(x).shape == (2, 4, 4)
+    plots.glgan_feature_maps(run, tmp_path / "fig1.png", n=4)
+    plots.glgan_loss_curves({"a": run, "b": None}, tmp_path / "fig8.png")
+    plots.glgan_sigma_curves({"a": run, "b": None}, tmp_path / "fig10.png")
+    plots.glgan_feature_maps(None, tmp_path / "none.png")  # a run the config does not train: a "not run" panel
+    for f in ("fig1", "fig8", "fig10", "none"):
+        assert (tmp_path / f"{f}.png").read_bytes()[:4] == b"\x89PNG"
+    r = plots.sigma_ranges(run)
+    assert r["s_in"]["range"] >= 0 and r["s_out"]["std"] >= 0
