@@ -73,17 +73,107 @@ def test_ada_op_picks_each_branch(big_g, spread, branch):
 
 
 def test_ada_op_code_rule_constants():
+    """Levels and loss of the code reading. The loss is train.py's ``(-x).sum()/x.size(0)`` with the unkept positions
+    zeroed: the kept scores summed over positions and divided by B (it was the mean of the kept scores before, a scale
+    the public code does not have). y3's image means are +-1: variance 1 > 0.07, global under either test."""
     y = _y_with(False, 0.1)  # sigma_g 0, local variance 0.01 < 0.03: keep the 6 lowest of 16 per image
     loss, onehot, masked = glgan.ada_op_code(y, *glgan.global_local_std(y))
     assert onehot.tolist() == [0, 1, 0, 0] and masked.item() == pytest.approx(6 / 16)
     lowest6 = y[0].flatten().sort().values[:6]
-    assert loss.item() == pytest.approx(-lowest6.mean().item())  # the negated mean of the kept scores
+    assert loss.item() == pytest.approx(-lowest6.sum().item())  # 4 equal images: -(4 * sum) / 4
     y2 = _y_with(False, 0.19)  # variance 0.0361: between 0.03 and 0.04
     _, onehot, _ = glgan.ada_op_code(y2, *glgan.global_local_std(y2))
     assert onehot.tolist() == [0, 0, 1, 0]
     y3 = _y_with(True, 0.1)
     loss, onehot, _ = glgan.ada_op_code(y3, *glgan.global_local_std(y3))
     assert onehot.tolist() == [1, 0, 0, 0]
+    assert loss.item() == pytest.approx(torch.relu(1 - y3).sum().item() / 4)  # train.py adv_loss_whole: sum / B
+
+
+def _board(step: float) -> torch.Tensor:
+    """One 4x4 feature matrix of 16 distinct scores (i - 7.5) * step, i = 0..15: mean 0, population variance
+    21.25 * step^2 (the mean of (i - 7.5)^2 is 21.25)."""
+    return ((torch.arange(16.0) - 7.5) * step).view(4, 4)
+
+
+def _train_py_g_loss(r_out: torch.Tensor) -> torch.Tensor:
+    """The generator loss of the public code (github.com/summar6/GL-GAN train.py lines 189-200 with
+    ``adv_loss_whole`` lines 80-86 and ``adv_loss_part`` lines 99-130) transcribed for a (B, 16) score matrix, with
+    the batch's own B where the code writes its batch, 64, and ``x.clone()`` for ``x.cpu()`` (a no-op on the CPU)."""
+    B = r_out.size(0)
+    mean = r_out.mean(-1, keepdim=True)
+    me = torch.mean(mean)
+    st = ((mean - me) ** 2 / B).sum()
+    if st > 0.07:
+        return torch.clamp(1 - r_out, 0).sum() / r_out.size(0)
+    x = r_out
+    s = (((x - x.mean(-1, keepdim=True)) ** 2 / 16).sum(-1)).mean()
+    for cond, k in ((s > 0 and s < 0.03, 6), (s > 0.03 and s < 0.04, 10), (s > 0.04, 12)):
+        if cond:
+            x = x.clone()
+            b = x.kthvalue(k, dim=-1, keepdim=True)[0]
+            for i in range(x.size(0)):
+                for j in range(x.size(1)):
+                    if x[i][j] > b[i]:
+                        x[i][j] = 0
+    return (-x).sum() / x.size(0)
+
+
+def test_code_rule_global_test_is_the_variance_of_the_image_means():
+    """train.py lines 189, 192-194: ``st = ((mean - me) ** 2 / 64).sum()`` over the batch's 64 per-image means, then
+    ``if st>0.07`` global: st is the variance sigma_g^2, not the std sigma_g. Two images with means +0.1 / -0.1:
+    st = (0.1^2 + 0.1^2) / 2 = 0.01 < 0.07, local (level I: within-image variance 21.25 * 0.02^2 = 0.0085 < 0.03),
+    although sigma_g = 0.1 > 0.07 (the std test, the suite's earlier reading, trained globally here). Means +-0.3:
+    st = 0.09 > 0.07, global."""
+    y = torch.stack([_board(0.02) + 0.1, _board(0.02) - 0.1])
+    r_out = y.flatten(1)
+    mean = r_out.mean(-1, keepdim=True)
+    st = ((mean - mean.mean()) ** 2 / r_out.size(0)).sum()
+    assert st.item() == pytest.approx(0.01)
+    sg, sl = glgan.global_local_std(y)
+    assert sg.item() == pytest.approx(0.1) and sl.item() ** 2 == pytest.approx(0.0085)
+    loss, onehot, masked = glgan.ada_op_code(y, sg, sl)
+    assert onehot.tolist() == [0, 1, 0, 0] and masked.item() == pytest.approx(6 / 16)
+    # the 6 lowest of each image: sum_{i<6} (i - 7.5) * 0.02 = -0.6, plus 6 * (+-0.1): 0.0 and -1.2; -(sum) / B
+    assert loss.item() == pytest.approx(0.6)
+    y2 = torch.stack([_board(0.02) + 0.3, _board(0.02) - 0.3])
+    loss2, onehot2, masked2 = glgan.ada_op_code(y2, *glgan.global_local_std(y2))
+    assert onehot2.tolist() == [1, 0, 0, 0] and masked2.item() == 0
+    assert loss2.item() == pytest.approx(16.0)  # sum of (1 - y) over 32 scores below 1 (they sum to 0), / B = 2
+    for t in (y, y2):
+        assert glgan.ada_op_code(t, *glgan.global_local_std(t))[0].item() == pytest.approx(_train_py_g_loss(
+            t.flatten(1)).item())
+
+
+@pytest.mark.parametrize("step,level,keep", [(0.02, 1, 6), (0.04, 2, 10), (0.05, 3, 12)])
+def test_code_rule_gives_every_position_the_global_gradient(step, level, keep):
+    """train.py sums both losses over the positions and divides by the batch (line 85: ``loss.sum() / x.size(0)``;
+    line 129: ``(-x).sum()/x.size(0)``): d loss / d score = -1/B at every kept position of the local branch and at
+    every position below the margin in the global one (before, the suite averaged the global branch over h x w and
+    the local one over the kept positions: -1/(B*16) against -1/(B*keep)). Within-image variances 21.25 * step^2 =
+    0.0085, 0.034, 0.053 give levels I, II, III (keep 6, 10, 12 of 16); image means +-0.05: st = 0.0025, local;
+    +-0.5: st = 0.25, global. Checked with autograd, and against the transcribed train.py loss."""
+    B = 2
+    y = torch.stack([_board(step) + 0.05, _board(step).flip(0, 1) - 0.05]).requires_grad_(True)
+    loss, onehot, _ = glgan.ada_op_code(y, *glgan.global_local_std(y.detach()))
+    assert onehot.tolist() == [float(i == level) for i in range(4)]
+    (g,) = torch.autograd.grad(loss, y)
+    kept = torch.zeros(B, 16)
+    for k in range(B):
+        kept[k, y.detach()[k].flatten().argsort()[:keep]] = 1.0
+    assert torch.equal(g.flatten(1), -kept / B)  # -1/B where kept, 0 elsewhere
+    y_ref = y.detach().flatten(1).requires_grad_(True)
+    (g_ref,) = torch.autograd.grad(_train_py_g_loss(y_ref), y_ref)
+    torch.testing.assert_close(g.flatten(1), g_ref)
+
+    yg = torch.stack([_board(step) + 0.5, _board(step) - 0.5]).requires_grad_(True)  # all scores below 1
+    loss_g, onehot_g, _ = glgan.ada_op_code(yg, *glgan.global_local_std(yg.detach()))
+    assert onehot_g.tolist() == [1, 0, 0, 0]
+    (gg,) = torch.autograd.grad(loss_g, yg)
+    assert torch.equal(gg, torch.full_like(yg, -1.0 / B))  # the same -1/B at every position
+    yg_ref = yg.detach().flatten(1).requires_grad_(True)
+    (gg_ref,) = torch.autograd.grad(_train_py_g_loss(yg_ref), yg_ref)
+    torch.testing.assert_close(gg.flatten(1), gg_ref)
 
 
 def test_calibration_thresholds_are_the_stated_percentiles():
@@ -171,7 +261,8 @@ def test_train_json_records_the_calibrated_thresholds(cfg, smoke_run_cfg, tmp_pa
 
 def test_summary_of_the_other_rules_and_of_an_unfinished_calibration():
     code = glgan.summary({}, {"glgan_rule": "code"})
-    assert code["sigma_g_above"] == 0.07 and code["variance_levels"] == [0.03, 0.04]
+    # the global constant is on sigma_g^2 (train.py's st, a variance), no longer named as a bound on sigma_g
+    assert code["global_if_sigma_g_squared_above"] == 0.07 and code["variance_levels"] == [0.03, 0.04]
     assert glgan.summary({}, {"glgan_rule": None}) == {"glgan_rule": "global only"}
     p = {"glgan_rule": "paper", "glgan_alpha_scope": "batch", "glgan_calibration_epochs": 1}
     s = glgan.summary({"history": torch.zeros(3, 2)}, p)

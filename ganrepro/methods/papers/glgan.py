@@ -1,17 +1,23 @@
 r"""GL-GAN (Liu, Fan, Yuan, Xiang, Pattern Recognition 2021; glgan.txt Sections 3.1-3.3, Algorithm 1, Section 4.2).
 
-**Networks** (Sec. 4.2, Fig. 3; built from ``ganrepro.methods.nn.nets``). G: a 100-d N(0, I) latent, ConvTranspose(4, 1, 0) to
-4x4, then ConvTranspose(4, 2, 1)-BatchNorm-ReLU units doubling the side, the last unit ConvTranspose-Tanh: 7 units at
-256 px, 6 at 128, 5 at 64; channels halve from 1024 at 4x4 (the authors' public code at 128 px: 1024, 512, 256, 128,
-64), i.e. ``width`` 64 with ``max_channels`` 1024. D: Conv(4, 2, 1)-LeakyReLU(0.02) units (the code's slope; DCGAN's
-is 0.2) from 64 channels doubling to at most 512, no normalisation, down to the feature matrix's side, then the
-paper's last layer "Convolution with (1, 3, 1, 1) for output channel, kernel size, stride, padding": a 3x3 conv to one
-channel giving the h x w feature matrix, 4x4 (``patch4``) or 8x8 (``patch8``); ``base`` ends in DCGAN's Conv(4, 1, 0)
-on the 4x4 map (one score per image). The Fig. 3 caption lists a LeakyReLU after that last conv; it is left out
-(the map is a matrix of raw scores, which the hinge losses and the threshold rules below read). ``python -m ganrepro
-describe glgan_celeba128 glgan patch8`` prints the layer list of any variant at any resolution. Channels (output
-side) with local-norm's spectral norm marked *:
+**Networks** (Sec. 4.2, Fig. 3; built from ``ganrepro.methods.nn.nets``). G: a 100-d N(0, I) latent,
+ConvTranspose(4, 1, 0) to 4x4, then ConvTranspose(4, 2, 1)-BatchNorm-ReLU units doubling the side, the last unit
+ConvTranspose-Tanh: 7 units at 256 px, 6 at 128, 5 at 64; channels halve from 1024 at 4x4 (the authors' public code
+at 128 px: 1024, 512, 256, 128, 64), i.e. ``width`` 64 with ``max_channels`` 1024. G's first layer: Sec. 4.2 prints
+"(4,1,1) for the kernel size, stride, pooling"; on the 1x1 latent a ConvTranspose(4, 1, 1) gives (1 - 1)*1 - 2*1 + 4
+= 2, a 2x2 map, and the 7 doubling units the paper counts at 256 px would then end at 2 * 2^6 = 128 px. The public
+code's models.py (github.com/summar6/GL-GAN, ``Generator.layer1``) has ``ConvTranspose2d(inch,128*8,4,1,0)``,
+commented "100--128*8*4*4": 4x4. The suite follows the code: (4, 1, 0) here is the code's layer, not the printed one.
+D: Conv(4, 2, 1)-LeakyReLU(0.02) units (the code's slope; DCGAN's is 0.2) from 64 channels doubling to at most 512,
+no normalisation, down to the feature matrix's side, then the paper's last layer "Convolution with (1, 3, 1, 1) for
+output channel, kernel size, stride, padding": a 3x3 conv to one channel giving the h x w feature matrix, 4x4
+(``patch4``) or 8x8 (``patch8``); ``base`` ends in DCGAN's Conv(4, 1, 0) on the 4x4 map (one score per image). The
+Fig. 3 caption lists a LeakyReLU after that last conv; it is left out (the map is a matrix of raw scores, which the
+hinge losses and the threshold rules below read). ``python -m ganrepro describe glgan_celeba128 glgan patch8`` prints
+the layer list of any variant at any resolution. Channels (output side) with local-norm's spectral norm marked *:
 
+    (G's first layer is ConvTranspose(4, 1, 0), 1x1 -> 4x4, as in the public code's models.py; Sec. 4.2's printed
+    (4, 1, 1) would give 2x2)
     G 64 px:  100->512* (4x4), 256* (8), 128* (16), 64* (32), 3* Tanh (64)                     [BN-ReLU between]
     G 128 px: 100->1024* (4x4), 512* (8), 256* (16), 128* (32), 64* (64), 3* Tanh (128)
     G 256 px: 100->1024* (4x4), 1024* (8), 512* (16), 256* (32), 128* (64), 64* (128), 3* Tanh (256)
@@ -38,7 +44,14 @@ D(G(z)))]. G, with y = D(G(z)) of shape (B, h, w):
 * Object 2, global (Eq. 5): E[max(0, 1 - y)] (the margin hinge, as the paper and its code write it; not -E[y]);
 * Object 1, local bilevel (Eq. 4): inner level m* = argmax_m sum m ⊙ (alpha - y), i.e. m*_{hw} = [y_{hw} < alpha]
   element-wise (held fixed, no gradient); outer level E[max(0, 1 - m* ⊙ y)], averaged over every element as printed:
-  unmasked positions contribute the constant 1 and no gradient; masked ones the hinge's gradient.
+  unmasked positions contribute the constant 1 and no gradient; masked ones the hinge's gradient. The sign of the
+  inner level: the published Eq. 4 (glgan.txt) has m ⊙ (alpha - D(G(z))), which selects the positions scoring *below*
+  alpha; the arXiv summary (glgan-arxiv-summary.txt) writes h* ∈ argmax_h sum h ⊙ (D(G(z)) - alpha), the opposite
+  sign, which would select the positions scoring above alpha (the realistic ones). The published sign is used: it is
+  the Pattern Recognition text this suite reproduces, and the prose under Eq. 4 ("when the values from the output are
+  lower than the criteria, the values in mask matrix ... are 1"), Fig. 4's caption ("the element is smaller than
+  alpha in feature matrix, so the value is 1") and the public code (train.py ``adv_loss_part`` keeps each image's
+  lowest scores, ``kthvalue``) all agree with it.
 * Ada-OP (Eqs. 6-8): mu_k = mean_{ij} y_k,ij, sigma_g = sqrt(mean_k (mu_k - mu)^2) (Eq. 6); sigma_k =
   mean_{ij} (y_k,ij - mu_k)^2 - Eq. 7 squares inside sigma_k (a variance, though the text calls it a standard
   deviation): kept as printed - and sigma_l = sqrt(mean_k sigma_k). Then Eq. 8: Object 2 if sigma_g >= beta; else
@@ -61,11 +74,47 @@ the feature matrix data". Two things the text leaves open, decided here:
 The calibrated values (beta, delta_1, delta_2, the number of calibration steps) are recorded in the run's
 ``train.json`` and ``metrics.json`` (``method_summary``, from :func:`summary`).
 
-``code`` (variants ``*_adaop_code``): the public code's constants: global when the spread (std) of the per-image mean
-scores exceeds 0.07; otherwise keep the 6, 10 or 12 lowest of 16 patches (fractions 6/16, 10/16, 12/16 of h x w) when
-the local variance (sigma_l^2 above) is below 0.03, between 0.03 and 0.04, above 0.04; its local loss is the negated
-mean of the kept scores (linear, not a hinge); its global loss the margin hinge of Eq. 5. Table 5's suite rows
-"..., code constants" train it, so the table shows whether the paper's Ada-OP claims depend on the rule.
+``code`` (variants ``*_adaop_code``): the public code's rule (github.com/summar6/GL-GAN, train.py at its last commit,
+``Network.train`` and ``Network.adv_loss_part``; r_out is D's output flattened to (B, 16): models.py's five stride-2
+convs take its 128 px images to a 4x4 map, although its comment says "batch*64"):
+
+* global test, train.py lines 189 and 192-194::
+
+      mean = r_out.mean(-1, keepdim=True)      # mu_k
+      me = t.mean(mean)                        # mu
+      st = ((mean - me) ** 2 / 64).sum()       # 64 = the code's batch (main.py --batch 64)
+      if st > 0.07 :  ... adv_loss_whole(r_out, label='true')  else: ... adv_loss_part(r_out)
+
+  ``st`` is the (population) *variance* of the per-image mean scores over the batch, sigma_g^2 of Eq. 6, not its
+  standard deviation: global when sigma_g^2 > 0.07 (``CODE_GLOBAL_VAR``). The code divides by 64, its batch; the
+  suite divides by the batch's own size B (at batch 16, CelebA-HQ and LSUN, the literal /64 would be a quarter of
+  the variance);
+* local levels, train.py lines 100-102 and 105-124 (inside ``adv_loss_part``)::
+
+      mean = x.mean(-1, keepdim=True)
+      std = ((x - mean) ** 2 / 16).sum(-1)     # 16 = the positions of the 4x4 map: each image's variance
+      s = std.mean()                           # over the batch: sigma_l^2 of Eq. 7
+      if s>0 and s<0.03:      b=x.kthvalue(6,dim=-1,keepdim=True)[0]     # lines 105, 107
+      if s>0.03 and s<0.04:   b=x.kthvalue(10,dim=-1,keepdim=True)[0]    # lines 114, 116
+      if s>0.04 :             b=x.kthvalue(12,dim=-1,keepdim=True)[0]    # lines 122, 124
+
+  i.e. the batch mean of each image's (population) variance over its positions, sigma_l^2 here (``CODE_VAR``: 0.03,
+  0.04); the suite divides by h x w (the code only has 16 positions). ``std``/``s`` at train.py lines 190-191 divide
+  by 64 instead, but are only printed, never tested. Each level keeps the positions scoring at most the 6th, 10th or
+  12th lowest of the image's 16 (lines 111-112 etc.: ``if x[i][j]>b[i]: x[i][j]=0``), ties included as there; for
+  8x8 maps the suite keeps the same fractions 6/16, 10/16, 12/16 of h x w (``CODE_KEEP``). The code's comments
+  (lines 104, 113, 121) say 50 %, 25 %, 12.5 %; its statements keep 6/16, 10/16, 12/16: the statements are
+  followed. The exact boundaries s == 0.03 and s == 0.04 (where the code masks nothing) are measure-zero; both are
+  read as level II here;
+* losses, train.py lines 82 and 85 (``adv_loss_whole``: ``loss = t.clamp(1 - x, 0)``, ``loss=loss.sum() /
+  x.size(0)``) and line 129 (``adv_loss_part``: ``loss=(-x).sum()/x.size(0)``): both sum over the positions and
+  divide by the batch
+  size B, so a position's gradient is -1/B in either branch (the global one where the score is below the margin 1,
+  the local one at every kept position; the local loss is linear, not a hinge). ``ada_op_code`` does the same
+  (``code_global_loss``, ``code_local_loss``); the paper reading keeps Eqs. 4-5's means over the positions.
+
+Table 5's suite rows "..., code constants" train it, so the table shows whether the paper's Ada-OP claims depend on
+the rule.
 
 At tiny (smoke) resolutions D has fewer Conv units than ``last:3`` names; local-norm then normalises all of them and
 equals global-norm (at 16 px with patch8: one unit and the head).
@@ -85,11 +134,16 @@ from ganrepro.methods.registry import Method
 NORMS = {"local": ("all", "last:3"), "none": ("none", "none"), "global": ("all", "all")}
 P_BETA, P_DELTA1, P_DELTA2 = 0.7, 0.4, 0.7     # glgan.txt 3.3
 P_ALPHA = (0.2, 0.5, 0.8)                       # levels I, II, III
-CODE_SIGMA_G, CODE_VAR = 0.07, (0.03, 0.04)     # the public code's constants
-CODE_KEEP = (6 / 16, 10 / 16, 12 / 16)
+# the public code's constants (github.com/summar6/GL-GAN train.py; see the module docstring):
+CODE_GLOBAL_VAR = 0.07                  # line 194 ``if st>0.07``; st (line 193) = sigma_g^2, a variance, not a std
+CODE_VAR = (0.03, 0.04)                 # lines 105, 114, 122 on s (lines 100-102) = sigma_l^2, the mean image variance
+CODE_KEEP = (6 / 16, 10 / 16, 12 / 16)  # lines 107, 116, 124: kthvalue(6 / 10 / 12) of the 16 positions
 
 
 def build(p: dict):
+    """(G, D) of Sec. 4.2 / Fig. 3 (the layer lists are in the module docstring). G's first layer is the public
+    code's ConvTranspose(4, 1, 0) (models.py ``Generator.layer1``: 1x1 -> 4x4); the (4, 1, 1) printed in Sec. 4.2
+    would give a 2x2 map."""
     g_sn, d_sn = NORMS[p["glgan_norm"]]
     side = int(p["patch"]) or 4
     d_units = (p["resolution"] // side).bit_length()  # log2(resolution / side) Conv units + the head
@@ -157,9 +211,9 @@ def alphas(y: torch.Tensor, scope: str) -> torch.Tensor:
     raise ValueError(f"glgan_alpha_scope must be image or batch, got {scope!r}")
 
 
-def _choice(y, is_global, level, local_loss, mask):
+def _choice(y, is_global, level, global_loss, local_loss, mask):
     """(loss, branch one-hot (4,): global, level I, II, III, masked share) of one Ada-OP decision, on the device."""
-    loss = torch.where(is_global, object2(y), local_loss)
+    loss = torch.where(is_global, global_loss, local_loss)
     branch = torch.zeros(4, device=y.device)
     branch[torch.where(is_global, 0, level + 1)] = 1.0
     return loss, branch, torch.where(is_global, torch.zeros((), device=y.device), mask.mean())
@@ -172,21 +226,36 @@ def ada_op(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor, thresh
     beta, d1, d2 = thresholds[0], thresholds[1], thresholds[2]
     level = torch.where(sigma_l <= d1, 0, torch.where(sigma_l < d2, 1, 2))
     mask = local_mask(y.detach(), alphas(y, scope)[level])
-    return _choice(y, sigma_g >= beta, level, object1(y, mask), mask)
+    return _choice(y, sigma_g >= beta, level, object2(y), object1(y, mask), mask)
+
+
+def code_global_loss(y: torch.Tensor) -> torch.Tensor:
+    """train.py ``adv_loss_whole(r_out, label='true')`` (lines 82, 85): ``t.clamp(1 - x, 0).sum() / x.size(0)``, the
+    margin hinge summed over the positions and divided by the batch size B (d/dy = -1/B where y < 1)."""
+    return F.relu(1.0 - y).sum() / y.shape[0]
+
+
+def code_local_loss(y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """train.py ``adv_loss_part`` (line 129): ``(-x).sum() / x.size(0)`` with the unkept positions set to 0, i.e. the
+    negated kept scores summed and divided by B (d/dy = -1/B at every kept position, the global branch's gradient)."""
+    return -(mask * y).sum() / y.shape[0]
 
 
 def ada_op_code(y: torch.Tensor, sigma_g: torch.Tensor, sigma_l: torch.Tensor):
-    """The public code's rule (its constants, linear local loss): (loss, branch one-hot (4,), masked share)."""
+    """The public code's rule (train.py; module docstring): global (``code_global_loss``) when sigma_g^2, the
+    variance of the per-image mean scores over the batch (the code's ``st``), exceeds 0.07; else keep each image's
+    positions scoring at most its k-th lowest, k = 6 / 10 / 12 of 16 for sigma_l^2 (the code's ``s``) below 0.03 /
+    up to 0.04 / above (``code_local_loss``). (loss, branch one-hot (4,), masked share)."""
+    is_global = sigma_g ** 2 > CODE_GLOBAL_VAR
     var = sigma_l ** 2
-    is_global = sigma_g > CODE_SIGMA_G
     level = torch.where(var < CODE_VAR[0], 0, torch.where(var <= CODE_VAR[1], 1, 2))
-    n = y[0].numel()
+    flat = y.detach().flatten(1)
+    n = flat.shape[1]
     k1, k2, k3 = (max(1, round(f * n)) for f in CODE_KEEP)
     keep = torch.where(level == 0, k1, torch.where(level == 1, k2, k3))
-    rank = y.detach().flatten(1).argsort(dim=1).argsort(dim=1)  # 0 = the lowest score of each image
-    mask = (rank < keep).to(y.dtype).view_as(y)
-    local = -(mask * y).sum(dim=(1, 2)).mean() / keep.to(y.dtype)
-    return _choice(y, is_global, level, local, mask)
+    kth = flat.sort(dim=1).values.gather(1, (keep - 1).reshape(1, 1).expand(flat.shape[0], 1))  # x.kthvalue(k)
+    mask = (flat <= kth).to(y.dtype).view_as(y)  # the code zeroes x > b: ties with the k-th value are kept
+    return _choice(y, is_global, level, code_global_loss(y), code_local_loss(y, mask), mask)
 
 
 def calibrate(ctx, sigma_g: torch.Tensor, sigma_l: torch.Tensor, epochs: float) -> torch.Tensor | None:
@@ -256,11 +325,13 @@ def log_keys(p: dict) -> dict:
 
 def summary(state: dict, p: dict) -> dict:
     """What the run's rule settled on, for ``metrics.json`` (``method_summary``): the paper rule's calibrated
-    thresholds and how many generator steps the calibration history holds, or the code rule's constants."""
+    thresholds and how many generator steps the calibration history holds, or the code rule's constants (its
+    global test is on the variance sigma_g^2, train.py's ``st``)."""
     rule = p.get("glgan_rule")
     if rule == "code":
-        return {"glgan_rule": "code", "sigma_g_above": CODE_SIGMA_G, "variance_levels": list(CODE_VAR),
-                "keep_fractions": list(CODE_KEEP)}
+        return {"glgan_rule": "code", "global_if_sigma_g_squared_above": CODE_GLOBAL_VAR,
+                "variance_levels": list(CODE_VAR), "keep_fractions": list(CODE_KEEP),
+                "loss_scale": "summed over positions / batch size (train.py adv_loss_whole, adv_loss_part)"}
     if rule != "paper":
         return {"glgan_rule": "global only"}
     out = {"glgan_rule": "paper", "alpha_scope": p["glgan_alpha_scope"],
