@@ -128,3 +128,26 @@ def test_mog_run_leaves_the_process_thread_count_as_it_was(cfg, tmp_path):
     before = torch.get_num_threads()
     train(mog_run(cfg, "vgan", "plain", steps=2), tmp_path)
     assert torch.get_num_threads() == before
+
+
+def test_the_test_time_monitor_is_outside_the_training_clock(cfg, tmp_path, monkeypatch):
+    """The solver table's T (train_seconds) excludes the mixtures' test-time monitor (docs/brc.md, issue 31 finding
+    15): with the loop's clock made to jump 100 s inside every monitor call, train_seconds stays far below 100."""
+    import time
+
+    from ganrepro.metrics import mog_metrics
+    from ganrepro.train import loop
+
+    jump = {"s": 0.0}
+    real = time.perf_counter
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: real() + jump["s"])
+    slow = mog_metrics.evaluate_samples
+
+    def monitored(*a, **k):
+        jump["s"] += 100.0
+        return slow(*a, **k)
+
+    monkeypatch.setattr(mog_metrics, "evaluate_samples", monitored)
+    res = train(mog_run(cfg, "vgan", "plain", steps=4), tmp_path)   # monitor every 2 logged steps: 2 calls
+    assert res["status"] == "finished" and jump["s"] == 200.0
+    assert res["train_seconds"] < 50
