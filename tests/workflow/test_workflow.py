@@ -244,6 +244,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
         assert f"{fig}.png" in index and (report / "plots" / f"{fig}.png").stat().st_size > 0
     nn = json.loads((report / "plots" / "hdcgan_fig4_neighbours.json").read_text())  # Fig. 4 from the smoke run
     assert nn["status"] == "finished" and set(nn["spaces"]) == {"pixel", "features"} and nn["k"] == 5
+    assert nn["paper_dataset"].startswith("CZ") and "celeba512" in nn["drawn_from"]  # the paper's is CZ (Sec. 5.1)
     assert all(len(s["indices"]) == 8 and len(s["indices"][0]) == 5 for s in nn["spaces"].values())
     # GL-GAN's tables render from smoke runs: every glgan cell is filled (not comparable at smoke), none "not run"
     for t in ("table4", "table5"):
