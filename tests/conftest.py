@@ -56,6 +56,6 @@ def docs_text() -> str:
 
 def counts() -> dict:
     """docs/counts.json: the counts the documentation states (``python -m ganrepro counts --write``)."""
-    import json
+    from ganrepro.tools.counts import load
 
-    return json.loads((ROOT / "docs" / "counts.json").read_text())
+    return load()

@@ -219,7 +219,7 @@ def step_rows(cases: list[Case]) -> list[dict]:
     return rows
 
 
-def _random_memmap(path: Path, n: int, res: int):
+def random_memmap(path: Path, n: int, res: int):
     """A prepared-format array (uint8 (n, res, res, 3) .npy) of random images at ``path``, memory-mapped."""
     import numpy as np
 
@@ -265,7 +265,7 @@ def bench_fast(cfg: dict, device: str, repeats: int, warmup: int, cpu_resolution
     if with_all:
         switches.append("all")
     with tempfile.TemporaryDirectory() as d:
-        images = _random_memmap(Path(d) / "images.npy", n_images, res)
+        images = random_memmap(Path(d) / "images.npy", n_images, res)
         setups = {}
         for sw in switches:
             fast = {} if sw == "default" else {"prefetch": 2, "pin_memory": True} if sw == "pin_memory" else \
@@ -306,7 +306,7 @@ def bench_loader(n: int = 2048, res: int = 64, batch: int = 64, batches: int = 6
     from ganrepro.data.loader import BatchSampler
 
     with tempfile.TemporaryDirectory() as d:
-        images = _random_memmap(Path(d) / "images.npy", n, res)
+        images = random_memmap(Path(d) / "images.npy", n, res)
         s = BatchSampler(images, batch, seed=0)
         s.next()
         t = time.perf_counter()
@@ -334,12 +334,9 @@ def bench_dag(timeout: int = 300) -> dict:
                               str(C.CONFIG_PATH), "--config", "scale=full", "--cores", "2", "-n", "--quiet", "all"],
                              capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         dt = time.perf_counter() - t
-    jobs = None
-    for line in out.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == "total" and parts[1].isdigit():
-            jobs = int(parts[1])
-    return {"seconds": round(dt, 2), "jobs": jobs, "returncode": out.returncode}
+    from ganrepro.tools.counts import job_stats
+
+    return {"seconds": round(dt, 2), "jobs": job_stats(out.stdout).get("total"), "returncode": out.returncode}
 
 
 def run(cfg: dict, device: str = "cpu", repeats: int = 5, warmup: int = 2, threads: int | None = None,

@@ -33,13 +33,9 @@ SENTENCES = (
 
 
 def job_stats(text: str) -> dict[str, int]:
-    """Snakemake's "Job stats" table (rule -> count, and ``total``) from a dry run's output."""
-    stats = {}
-    for line in text.split("Job stats:", 1)[-1].splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            stats[parts[0]] = int(parts[1])
-    return stats
+    """Snakemake's (last) "Job stats" table of a (dry) run's output: rule -> count, and ``total``."""
+    block = text.split("Job stats:")[-1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M)}
 
 
 def dry_run(*args: str, cwd: Path | None = None) -> dict[str, int]:

@@ -300,7 +300,7 @@ def _setup_path(method, params: dict, tcfg: dict, fast: dict, device: str, res: 
 
 
 def time_paths(ck: Check, exp: str, m: str, v: str, paths: dict[str, dict], count_flops: bool = True,
-               repeats: int | None = None) -> list[dict]:
+               repeats: int | None = None, cfg: dict | None = None) -> list[dict]:
     """One ``train_step`` of the run (exp, m, v) at the check's size on each path: each path built and warmed up on
     its own (its peak memory: networks, Adam state, batches and the step's activations), then timed rounds of all
     paths interleaved (``ganrepro.tools.bench.interleave``; ratio to ``default`` = the median of per-round ratios). A path
@@ -313,7 +313,7 @@ def time_paths(ck: Check, exp: str, m: str, v: str, paths: dict[str, dict], coun
     from ganrepro.util.flops import count_flops as flops_of
 
     sz, dev = ck.sz, ck.device
-    rc = shrink(C.resolve_run(ck.full, exp, m, v, 0), sz)
+    rc = shrink(C.resolve_run(cfg or ck.full, exp, m, v, 0), sz)
     params, tcfg = dict(rc["method_params"]), dict(rc["train"])
     res, batch = int(rc["resolution"]), int(tcfg["batch_size"])
     method = registry.get(m)
@@ -383,11 +383,7 @@ def stage_hdcgan512(ck: Check) -> dict:
     """HDCGAN at ``hdcgan_res`` (512), batch 32, widths 64 on the four paths; the step's FLOPs once."""
     full = copy.deepcopy(ck.full)
     full["experiments"]["hdcgan_celeba512"]["resolution"] = ck.sz.hdcgan_res
-    saved, ck.full = ck.full, full
-    try:
-        rows = time_paths(ck, "hdcgan_celeba512", "hdcgan", "default", HDCGAN_PATHS)
-    finally:
-        ck.full = saved
+    rows = time_paths(ck, "hdcgan_celeba512", "hdcgan", "default", HDCGAN_PATHS, cfg=full)
     _log_rows(rows)
     ck.add_rows([r for r in rows if r["path"] in ("default", "bf16+channels_last")])
     return {"rows": rows, "paper_memory_gb": ck.full["experiments"]["hdcgan_celeba512"].get("gpu_mem_gb"),
@@ -400,15 +396,11 @@ def stage_hdcgan512(ck: Check) -> dict:
 # ------------------------------------------------------------------------------------------------ stage 3
 def _fixture_data(folder: Path, n: int, res: int) -> Path:
     """A prepared-format dataset (``images.npy`` uint8 (n, res, res, 3) + ``manifest.json``) of random images."""
-    import numpy as np
-
+    from ganrepro.tools.bench import random_memmap
     from ganrepro.util.io import write_json
 
     folder.mkdir(parents=True, exist_ok=True)
-    arr = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, res, res, 3))
-    arr[:] = np.random.default_rng(0).integers(0, 256, size=arr.shape, dtype=np.uint8)
-    arr.flush()
-    del arr
+    random_memmap(folder / "images.npy", n, res)
     write_json(folder / "manifest.json", {"count": n, "shape": [n, res, res, 3], "dtype": "uint8",
                                           "layout": "NHWC", "source": "gpucheck random fixture"})
     return folder

@@ -15,6 +15,7 @@ import yaml
 from conftest import counts, docs_text
 from ganrepro.config import config as C
 from ganrepro.methods import registry
+from ganrepro.tools.counts import job_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -23,12 +24,6 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 def smk(*args, cwd=ROOT, timeout=900):
     return subprocess.run([SNAKEMAKE, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
-
-
-def job_stats(out: str) -> dict:
-    """The 'Job stats' table of a (dry) run: rule -> count."""
-    block = out.split("Job stats:")[-1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M)}
 
 
 def rule_resources(out: str) -> dict:
