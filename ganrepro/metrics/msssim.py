@@ -115,20 +115,29 @@ def ms_ssim_pairs(x, y, max_val: float = MAX_VAL, weights=WEIGHTS, chunk: int = 
     x, y = _as_nchw(x), _as_nchw(y)
     if x.shape != y.shape:
         raise ValueError(f"shape mismatch {tuple(x.shape)} vs {tuple(y.shape)}")
-    w = torch.tensor(weights, dtype=torch.float64)
     out = []
     for i in range(0, len(x), chunk):
-        a, b = x[i:i + chunk].to(device, dtype), y[i:i + chunk].to(device, dtype)
-        cs_all, ssim = [], None
-        for level in range(len(weights)):
-            ssim, cs = ssim_cs(a, b, max_val)
-            cs_all.append(cs)
-            if level < len(weights) - 1:
-                a, b = _downsample(a), _downsample(b)
-        cs_all = torch.stack(cs_all[:-1], 1).double().clamp_min(0)  # (n, levels - 1)
-        val = torch.prod(cs_all ** w[:-1], 1) * ssim.double().clamp_min(0) ** w[-1]
-        out.append(val.cpu())
+        out.append(ms_ssim_tensor(x[i:i + chunk].to(device, dtype), y[i:i + chunk].to(device, dtype), max_val,
+                                  weights).cpu())
     return torch.cat(out).numpy()
+
+
+def ms_ssim_tensor(a: torch.Tensor, b: torch.Tensor, max_val: float = MAX_VAL, weights=WEIGHTS) -> torch.Tensor:
+    """Per-pair MS-SSIM of two (N, C, H, W) float tensors, computed and returned on their device (float64)."""
+    cs_all, ssim = [], None
+    for level in range(len(weights)):
+        ssim, cs = ssim_cs(a, b, max_val)
+        cs_all.append(cs)
+        if level < len(weights) - 1:
+            a, b = _downsample(a), _downsample(b)
+    return combine_scales(cs_all[:-1], ssim, weights)
+
+
+def combine_scales(cs: list[torch.Tensor], ssim: torch.Tensor, weights=WEIGHTS) -> torch.Tensor:
+    """prod_j max(cs_j, 0)^w_j * max(ssim_M, 0)^w_M over the scales, in float64, on the images' device."""
+    w = torch.tensor(weights, dtype=torch.float64, device=ssim.device)
+    cs_all = torch.stack(cs, 1).double().clamp_min(0)  # (n, levels - 1)
+    return torch.prod(cs_all ** w[:-1], 1) * ssim.double().clamp_min(0) ** w[-1]
 
 
 def _as_nchw(a) -> torch.Tensor:

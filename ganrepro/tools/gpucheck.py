@@ -728,7 +728,16 @@ def render_markdown(res: dict) -> str:
             ev = tr["evaluation"]
             lines.append(f"- evaluation of {ev['samples']} samples ({ev['detector']}): {ev['seconds']} s; the full "
                          f"protocol ({ev['full_protocol_images']} images) projected at "
-                         f"{ev['full_protocol_seconds_projected']} s")
+                         f"{ev['full_protocol_seconds_projected']} s"
+                         + (f" (of which {', '.join(f'{k} {v} s' for k, v in ev['timings'].items())})"
+                            if ev.get("timings") else ""))
+        pr = tr.get("projection")
+        if pr:
+            pp = pr.get("paper") or {}
+            lines.append(f"- {tr.get('run')} at full scale ({pr['full_steps']} steps): {pr['hours_fast_path']} h on the "
+                         f"fast path, {pr['hours_default_path_deterministic']} h on the deterministic default path; "
+                         f"the paper: {pp.get('hours')} h on a {pp.get('gpu')} ({pp.get('source')}, row "
+                         f"{pp.get('row')}, column {pp.get('column')}). {pr.get('note', '')}")
     for e in errs:
         lines.append(f"- failed: `{e['error']}`")
     lines.append("")

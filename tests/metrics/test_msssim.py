@@ -145,3 +145,13 @@ def test_channels_and_clamp_follow_the_published_rows_convention():
     np.testing.assert_allclose(ours, _pggan_convention(x, y), rtol=1e-7, atol=1e-9)
     per_channel = np.mean([_pggan_convention(x[..., c:c + 1], y[..., c:c + 1]) for c in range(3)], axis=0)
     assert np.abs(per_channel - ours).max() > 0.01  # the convention is a real choice
+
+
+def test_every_tensor_stays_on_the_images_device():
+    """The GPU check found the scale weights made on the host while the images were on CUDA (a device-mismatch
+    error in every MS-SSIM evaluation on a GPU). On the meta device, any host tensor mixed in raises the same way."""
+    from ganrepro.metrics.msssim import ms_ssim_tensor
+
+    a = torch.empty(3, 3, 64, 64, device="meta")
+    v = ms_ssim_tensor(a, a.clone())
+    assert v.device.type == "meta" and v.shape == (3,) and v.dtype == torch.float64
