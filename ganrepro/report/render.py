@@ -126,8 +126,14 @@ READING_HEADER = ["Claim", "Reading", "Reproduced: holds in", "Of which beyond t
 def reading_rows(rrs: list[ReadingResult]) -> list[list[str]]:
     """One row per (claim, reading): comparisons won on the reproduced means, and the default reading's count on
     the same comparisons."""
-    return [[rr.claim["id"].split("@")[0], rr.reading["label"], f"{rr.won} of {rr.judged}", str(rr.beyond_spread),
-             f"{rr.default_won} of {rr.default_judged}"] for rr in rrs]
+    return [[rr.claim["id"].split("@")[0], rr.reading["label"] + _excluded(rr.claim), f"{rr.won} of {rr.judged}",
+             str(rr.beyond_spread), f"{rr.default_won} of {rr.default_judged}"] for rr in rrs]
+
+
+def _excluded(claim: dict) -> str:
+    """The pairs a reading leaves out because its row is the other row by construction (spec ``identical``)."""
+    ex = claim.get("excluded") or []
+    return "".join(f" (not compared with {b}: the same computation)" for _, b in ex)
 
 
 def render_readings_markdown(spec: TableSpec, results: list[CellResult]) -> list[str]:

@@ -22,12 +22,14 @@ from ganrepro import ROOT
 TABLES_DIR = ROOT / "config" / "tables"
 PAPERS = ("glgan", "brc", "lga", "hdcgan")
 
-# direction: -1 lower is better, +1 higher is better; default tolerance (rel or abs) for the verdict
+# direction: -1 lower is better, +1 higher is better; default tolerance (rel or abs) for the verdict; ``two_sided``:
+# the cell is judged on |Δ| alone, a value beyond the tolerance on the "better" side included (MS-SSIM measures
+# diversity only: structureless noise scores low, so a much lower MS-SSIM than published is no better result)
 METRICS = {
     "fid": {"better": -1, "tol": {"rel": 0.10}},
     "kid": {"better": -1, "tol": {"rel": 0.20}},
     "is": {"better": +1, "tol": {"rel": 0.05}},
-    "ms_ssim": {"better": -1, "tol": {"abs": 0.02}},
+    "ms_ssim": {"better": -1, "tol": {"abs": 0.02}, "two_sided": True},
     "train_hours": {"better": -1, "tol": {"rel": 0.50}},
     "js": {"better": -1, "tol": {"abs": 0.05}},
     "modes": {"better": +1, "tol": {"abs": 0.5}},
@@ -42,6 +44,7 @@ class Verdict(str, Enum):
     """A cell's verdict: the one list of names (a ``str`` enum, so each member equals its text)."""
 
     REPRODUCED = "reproduced"
+    BETTER_THAN_PUBLISHED = "better than published"  # beyond the allowed difference, on the metric's better side
     NOT_REPRODUCED = "not reproduced"
     NOT_RUN = "not run"
     DIVERGED = "diverged"
@@ -152,7 +155,7 @@ def _is_number_text(s) -> bool:
 ALLOWED_TOP = {"paper", "name", "title", "source", "protocol", "notes", "tolerance", "columns", "rows", "cells",
                "claims", "curve_claims", "readings"}
 CLAIM_KEYS = {"id", "text", "axis", "pairs", "over"}
-READING_KEYS = {"id", "label", "replace", "claims"}
+READING_KEYS = {"id", "label", "replace", "claims", "identical"}
 
 
 def _check_readings(readings, path: Path, row_ids: list, col_ids: list, claims: list[dict]) -> None:
@@ -185,6 +188,11 @@ def _check_readings(readings, path: Path, row_ids: list, col_ids: list, claims: 
         axis = axes.pop()
         ids = row_ids if axis == "rows" else col_ids
         what = "row" if axis == "rows" else "column"
+        same = r.get("identical", [])
+        _check(isinstance(same, list) and all(isinstance(p, list) and len(p) == 2 and p[0] != p[1]
+                                              and all(x in ids for x in p) for p in same), path,
+               f"reading {r['id']}: identical must list pairs of two different {'row' if axis == 'rows' else 'column'}"
+               f" ids (rows the same computation by construction, never compared with each other)")
         _check(isinstance(rep, dict) and rep and all(a in ids and b in ids and a != b for a, b in rep.items()), path,
                f"reading {r['id']}: replace must map {what} ids of this table to other {what} ids")
         for c in cl:
@@ -195,7 +203,9 @@ def _check_readings(readings, path: Path, row_ids: list, col_ids: list, claims: 
 def reading_claims(spec: "TableSpec") -> list[tuple[dict, dict, dict]]:
     """(reading, claim as this reading reads it, the same comparisons under the default reading) for every reading
     of the spec and each claim it names (the default reading: each claim any reading names, as written). A
-    reading's claim keeps the pairs that ``replace`` changes, with the replaced rows."""
+    reading's claim keeps the pairs that ``replace`` changes, with the replaced rows, less those its ``identical``
+    names (a row that is another row by construction, e.g. RHG with K unrolled steps is UnrolledGAN: comparing them
+    compares a computation with itself); those are listed in the claim's ``excluded``."""
     if not spec.readings:
         return []
     by_claim = {c["id"]: c for c in spec.claims}
@@ -204,8 +214,13 @@ def reading_claims(spec: "TableSpec") -> list[tuple[dict, dict, dict]]:
     for r in spec.readings[1:]:
         for cid in r["claims"]:
             claim = by_claim[cid]
+            same = {frozenset(p) for p in r.get("identical") or []}
             kept = [p for p in claim["pairs"] if any(x in r["replace"] for x in p)]
-            mine = {**claim, "id": f"{cid}@{r['id']}", "pairs": [[r["replace"].get(x, x) for x in p] for p in kept]}
+            mapped = [[r["replace"].get(x, x) for x in p] for p in kept]
+            excluded = [m for m in mapped if frozenset(m) in same]  # a row compared with itself: no comparison
+            kept = [p for p, m in zip(kept, mapped) if m not in excluded]
+            mine = {**claim, "id": f"{cid}@{r['id']}", "pairs": [m for m in mapped if m not in excluded],
+                    "excluded": excluded}
             out.append((r, mine, {**claim, "pairs": kept}))
     return out
 
@@ -269,6 +284,8 @@ def load_spec(path) -> TableSpec:
     check_curve_claims(spec.curve_claims, lambda cond, msg: _check(cond, path, msg), row_ids, col_ids)
     rt = spec.protocol.get("ratio_to")
     _check(rt is None or rt in col_ids, path, f"protocol ratio_to must be a column id, got {rt!r}")
+    tr = spec.protocol.get("time_ratio_to_row")
+    _check(tr is None or tr in row_ids, path, f"protocol time_ratio_to_row must be a row id, got {tr!r}")
     for r in spec.rows:
         _check("label" in r, path, f"row {r['id']} has no label")
         _check(r.get("published_only") or "run" in r or "real_data" in r, path,

@@ -150,9 +150,8 @@ def evaluate_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         res.note = "; ".join(notes + (sorted(set(labels)) or ["smoke scale: not comparable with the paper"]))
         return res
     allowed, rule = allowed_difference(spec, cell, res)
-    res.verdict, better = decide(cell.metric, res.delta, allowed)
-    rule = f"|Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}" + ("; better than published" if better else "")
-    res.note = "; ".join(notes + [rule])
+    res.verdict = decide(cell.metric, res.delta, allowed)
+    res.note = "; ".join(notes + [f"|Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}"])
     return res
 
 
@@ -175,16 +174,23 @@ def evaluate_real_cell(spec: TableSpec, cfg: dict, cell: Cell) -> CellResult:
         res.verdict, res.note = Verdict.NOT_COMPARABLE, "; ".join([res.note, m.get("label") or "not comparable"])
         return res
     allowed, rule = allowed_difference(spec, cell, res)
-    res.verdict, _ = decide(cell.metric, res.delta, allowed)
+    res.verdict = decide(cell.metric, res.delta, allowed)
     res.note = f"{res.note}; |Δ| {abs(res.delta):.3g} vs allowed {allowed:.3g} = {rule}"
     return res
 
 
-def decide(metric: str, delta: float, allowed: float) -> tuple[Verdict, bool]:
-    """The one verdict rule of a comparable cell: reproduced when |Δ| is within the allowed difference or the
-    reproduced value is better than the published one (``METRICS[metric]["better"]``); with whether it is better."""
-    better = METRICS[metric]["better"] * delta >= 0
-    return (Verdict.REPRODUCED if abs(delta) <= allowed or better else Verdict.NOT_REPRODUCED), better
+def decide(metric: str, delta: float, allowed: float) -> Verdict:
+    """The one verdict rule of a comparable cell: reproduced when |Δ| is within the allowed difference; beyond it,
+    "better than published" when the reproduced value lies on the metric's better side (``METRICS[metric]["better"]``),
+    else not reproduced. Better than published is a verdict of its own, counted apart, for every row: for a paper's
+    own method it means the result was reached and exceeded, for a baseline it means the baseline is stronger than
+    the paper reported, which shrinks the margin the paper claims (the claims judge that margin). A ``two_sided``
+    metric (MS-SSIM) has no better side: beyond the allowed difference either way is not reproduced."""
+    if abs(delta) <= allowed:
+        return Verdict.REPRODUCED
+    if not METRICS[metric].get("two_sided") and METRICS[metric]["better"] * delta > 0:
+        return Verdict.BETTER_THAN_PUBLISHED
+    return Verdict.NOT_REPRODUCED
 
 
 def allowed_difference(spec: TableSpec, cell: Cell, res: CellResult) -> tuple[float, str]:
@@ -238,7 +244,54 @@ def evaluate_table(spec: TableSpec, cfg: dict) -> list[CellResult]:
                 r.ratio_published = r.cell.published.mean / ref.cell.published.mean
             if r.mean is not None and ref.mean:
                 r.ratio_reproduced = r.mean / ref.mean
+    if spec.protocol.get("time_ratio_to_row"):
+        judge_time_as_ratios(spec, results)
     return [r for r in results if r.cell.published is not None or r.verdict not in ("published only", "not run")]
+
+
+JUDGED = (Verdict.REPRODUCED, Verdict.BETTER_THAN_PUBLISHED, Verdict.NOT_REPRODUCED)
+
+
+def judge_time_as_ratios(spec: TableSpec, results: list[CellResult]) -> None:
+    """Training-time cells judged as multiples of the same column's reference row (protocol ``time_ratio_to_row``,
+    GL-GAN's OURS), not as absolute hours: the paper's hours are on its GPU (a V100), the reproduced ones on the
+    user's, so absolute hours compare the hardware, and with "better counts" any faster GPU would pass. The ratio of
+    two runs timed on one GPU is what the paper's time claim ("in a shorter time") is about. The reference row's own
+    cell and a cell whose paper time was measured on another GPU than the reference's are not comparable."""
+    ref_row = spec.protocol["time_ratio_to_row"]
+    by_cell = {(r.cell.row_id, r.cell.col_id): r for r in results}
+    for r in results:
+        if r.cell.metric != "train_hours" or r.verdict not in JUDGED:
+            continue
+        ref = by_cell.get((ref_row, r.cell.col_id))
+        r.ratio_to = ref.cell.row_label if ref is not None else ref_row
+        if ref is None or r is ref:
+            r.verdict = Verdict.NOT_COMPARABLE
+            r.note = (f"absolute hours on different GPUs (the paper's {r.paper_hardware or '?'} vs this run's "
+                      f"{', '.join(r.devices) or '?'}): not compared; the other rows are judged as multiples of "
+                      f"this one (protocol time_ratio_to_row)")
+            continue
+        if r.paper_hardware != ref.paper_hardware:
+            r.verdict = Verdict.NOT_COMPARABLE
+            r.note = (f"the paper timed this cell on a {r.paper_hardware} and {ref.cell.row_label} on a "
+                      f"{ref.paper_hardware}: their ratio compares GPUs")
+            continue
+        if ref.mean is None or ref.cell.published is None or not ref.cell.published.mean:
+            r.verdict = Verdict.MISSING
+            r.note = f"judged as a multiple of {ref.cell.row_label}'s hours, which are not measured yet ({ref.verdict})"
+            continue
+        if set(r.devices) != set(ref.devices):
+            r.verdict = Verdict.NOT_COMPARABLE
+            r.note = (f"timed on {', '.join(r.devices) or '?'}, {ref.cell.row_label} on "
+                      f"{', '.join(ref.devices) or '?'}: a ratio needs both on one GPU model")
+            continue
+        r.ratio_published = r.cell.published.mean / ref.cell.published.mean
+        r.ratio_reproduced = r.mean / ref.mean
+        allowed = METRICS["train_hours"]["tol"]["rel"] * r.ratio_published
+        r.verdict = decide("train_hours", r.ratio_reproduced - r.ratio_published, allowed)
+        r.note = (f"judged as a multiple of {ref.cell.row_label}'s hours on the same GPU: {r.ratio_reproduced:.3g}× "
+                  f"vs the paper's {r.ratio_published:.3g}×, |Δ| {abs(r.ratio_reproduced - r.ratio_published):.3g} vs "
+                  f"allowed {allowed:.3g} (50 % of the paper's ratio)")
 
 
 @dataclass
