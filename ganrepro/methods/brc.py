@@ -402,8 +402,13 @@ def brc_g_loss(base_d_loss, base_g_loss):
 BRC_PARAMS = frozenset({"brc", "brc_solver", "brc_steps", "brc_inner_lr", "brc_damping", "brc_neumann_alpha",
                         "brc_br_sign"})
 
-# The readings of Eqs. (8)-(9) besides the default IGA (docs/brc.md), as variants of a wrapped baseline's ``plain``
-READING_VARIANTS = {"brc_sign": ("plain", {"brc_br_sign": -1}), "brc_gn": ("plain", {"brc_solver": "gn"})}
+# The readings of Eqs. (8)-(9) besides the default IGA (docs/brc.md), as variants of a wrapped baseline's ``plain``;
+# and the reading of Algorithm 1's "optimize the discriminator ... in several steps to approximate the optimal
+# discriminator" (brc.txt 2.3) with 5 D steps per G step (``brc_d5``; the default is one D step, the baselines' own
+# setting and the same number of updates for every row: docs/brc.md "Discriminator steps")
+D_STEPS_READING = 5
+READING_VARIANTS = {"brc_sign": ("plain", {"brc_br_sign": -1}), "brc_gn": ("plain", {"brc_solver": "gn"}),
+                    "brc_d5": ("plain", {"n_critic": D_STEPS_READING})}
 
 
 def brc_log_keys(p: dict) -> dict:

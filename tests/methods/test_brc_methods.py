@@ -151,3 +151,30 @@ def test_the_test_time_monitor_is_outside_the_training_clock(cfg, tmp_path, monk
     res = train(mog_run(cfg, "vgan", "plain", steps=4), tmp_path)   # monitor every 2 logged steps: 2 calls
     assert res["status"] == "finished" and jump["s"] == 200.0
     assert res["train_seconds"] < 50
+
+
+@pytest.mark.parametrize("method,variant", [("vgan", "brc_d5"), ("vgan", "brc_rf_d5"), ("lcgan", "brc_d5"),
+                                            ("wgan", "brc_d5"), ("proxgan", "brc_d5")])
+def test_d_steps_reading_takes_five_discriminator_steps_per_generator_step(cfg, tmp_path, method, variant, monkeypatch):
+    """Reading 5 (issue 31, finding 14): Algorithm 1 optimises D 'in several steps' before each G step; the variant
+    is its base BRC variant with n_critic 5, and a 3-step run makes 15 D updates and 3 G updates."""
+    from ganrepro.train import loop
+
+    run = mog_run(cfg, method, variant, steps=3)
+    base = C.resolve_run(cfg, "brc_ring8", method, variant.replace("_d5", ""), 0)["method_params"]
+    p = run["method_params"]
+    assert p["n_critic"] == 5 and base["n_critic"] == 1 and p["brc"] is True
+    assert {k: v for k, v in p.items() if k != "n_critic"} == {k: v for k, v in base.items() if k != "n_critic"}
+    calls = {"d": 0, "g": 0}
+    d_step, g_step = loop.d_step, loop.g_step
+
+    def count(kind, fn):
+        def wrapped(*a, **k):
+            calls[kind] += 1
+            return fn(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(loop, "d_step", count("d", d_step))
+    monkeypatch.setattr(loop, "g_step", count("g", g_step))
+    assert train(run, tmp_path)["status"] == "finished"
+    assert calls == {"d": 15, "g": 3}

@@ -460,7 +460,7 @@ def test_readings_matrix_counts_are_the_claims_own_comparisons(base_cfg, tmp_pat
     spec = T.get_spec("brc_table2")
     results = evaluate_table(spec, cfg)
     header, rows = readings_matrix([(spec, results)])
-    assert header[:3] == ["Table", "Claim", "1. IGA (Eq. 9 as reconstructed, default)"] and len(header) == 2 + 6
+    assert header[:3] == ["Table", "Claim", "1. IGA (Eq. 9 as reconstructed, default)"] and len(header) == 2 + 7
     claim, comps = evaluate_claims(spec, results)[0]  # brc_improves_every_gan, the claim the readings name
     won = sum(c.reproduced == "holds" for c in comps)
     assert rows[0][:3] == ["brc_table2", claim["id"], f"{won} / {len(comps)}"]

@@ -5,7 +5,8 @@ penalty that keeps z' near z: L_G = E[-log D(G(z))] + lambda_dist E[(1/sigma_z^2
 (their Eq. 4, summed over dimensions; sigma_z = 1 for the N(0, I) prior). On the mixtures there is no pre-trained
 VAE, so the latent space is the data space (choice, recorded in brc_table2's notes): z ~ N(0, I) in the data's
 dimension, G(z) = z + MLP(z), lambda_dist = 0.1 (their value). Variants ``plain``, ``brc`` and
-the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` (ganrepro/methods/brc.py, docs/brc.md).
+the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` and of Algorithm 1's D steps ``brc_d5``
+(ganrepro/methods/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ whose gradient in theta is, by Danskin's theorem, d_theta F at the proximal maxi
 by ``prox_steps`` gradient-ascent steps (step ``prox_lr``) from the current phi, without differentiating through
 them. Choices (recorded in brc_table2's notes): parameter-space proximity, lambda = 0.1, 5 steps of size 0.01.
 Variants ``plain``, ``brc`` and
-the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` (ganrepro/methods/brc.py, docs/brc.md).
+the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` and of Algorithm 1's D steps ``brc_d5``
+(ganrepro/methods/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Critic: max E[D(x)] - E[D(G(z))] with every critic weight clipped to [-c, c] after each step (c = 0.01, the WGAN
 paper's value); generator: -E[D(G(z))]. BRC's text fixes Adam for every method ("The Adam optimizer is uniformly set
 to optimize two networks"), so Adam replaces WGAN's RMSprop. Variants ``plain``, ``brc`` and
-the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` (ganrepro/methods/brc.py, docs/brc.md).
+the suite's readings of Eq. 9 ``brc_sign``, ``brc_gn`` and of Algorithm 1's D steps ``brc_d5``
+(ganrepro/methods/brc.py, docs/brc.md).
 """
 from __future__ import annotations
 
