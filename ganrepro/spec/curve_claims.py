@@ -2,10 +2,15 @@
 loads (``check_curve_claims``) and the rows it reads. Judging them is ``ganrepro.verdicts.curve_claims``'s."""
 from __future__ import annotations
 
-CURVE_CLAIM_KEYS = {"id", "text", "column", "x", "threshold", "pairs", "published", "trend", "rows", "window"}
+CURVE_CLAIM_KEYS = {"id", "text", "column", "x", "threshold", "pairs", "published", "trend", "rows", "window",
+                    "near_best", "paper_x"}
 X_AXES = ("step", "epoch")
 THRESHOLDS = ("absolute", "relative_to_best")
 TRENDS = ("decreasing", "increasing")
+# ``near_best``: the mean and std of a curve's values near its lowest one (LGA 4.2's STL-10 averages): the values
+# within a fraction of the lowest (``values``: value <= (1 + r) min) or the points within a fraction of the run's
+# length of the lowest one's position (``positions``: |x - x_best| <= r (x_max - x_min))
+NEAR_BEST = ("values", "positions")
 
 
 def claim_rows(claim: dict) -> list[str]:
@@ -40,7 +45,26 @@ def check_curve_claims(claims, check, row_ids: list, col_ids: list) -> None:
             check(w is None or (isinstance(w, list) and len(w) == 2 and all(isinstance(v, (int, float)) for v in w)
                                 and w[0] < w[1]), f"curve claim {cid}: window must be [from, to], got {w!r}")
             continue
+        px = c.get("paper_x")
+        check(px is None or (isinstance(px, dict) and set(px) == {"unit", "per_x"} and isinstance(px["unit"], str)
+                             and isinstance(px["per_x"], (int, float)) and px["per_x"] > 0),
+              f"curve claim {cid}: paper_x must be {{unit: TEXT, per_x: N}} (paper units per x), got {px!r}")
         check("rows" not in c and "window" not in c, f"curve claim {cid}: rows/window belong to trend claims")
+        if "near_best" in c:
+            nb = c["near_best"]
+            check(isinstance(nb, dict) and len(nb) == 1 and next(iter(nb)) in NEAR_BEST
+                  and isinstance(next(iter(nb.values())), (int, float)) and next(iter(nb.values())) > 0,
+                  f"curve claim {cid}: near_best must be {{values: R}} or {{positions: R}}, got {nb!r}")
+            check("threshold" not in c, f"curve claim {cid}: near_best and threshold exclude each other")
+            pairs = c.get("pairs")
+            check(isinstance(pairs, list) and pairs and all(
+                isinstance(p, list) and len(p) == 2 and p[0] != p[1] and set(p) <= set(row_ids) for p in pairs),
+                f"curve claim {cid}: pairs must be [[lower, higher], ...] of this table's row ids, got {pairs!r}")
+            pub = c.get("published") or {}
+            check(isinstance(pub, dict) and set(pub) <= set(row_ids) and all(
+                isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+                for v in pub.values()), f"curve claim {cid}: published maps row ids to [mean, std], got {pub!r}")
+            continue
         th = c.get("threshold")
         check(isinstance(th, dict) and len(th) == 1 and next(iter(th)) in THRESHOLDS
               and isinstance(next(iter(th.values())), (int, float)) and next(iter(th.values())) >= 0,

@@ -34,7 +34,15 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganrepro.spec.curve_claims import CURVE_CLAIM_KEYS, THRESHOLDS, TRENDS, X_AXES, check_curve_claims, claim_rows  # noqa: F401
+from ganrepro.spec.curve_claims import (  # noqa: F401
+    CURVE_CLAIM_KEYS,
+    NEAR_BEST,
+    THRESHOLDS,
+    TRENDS,
+    X_AXES,
+    check_curve_claims,
+    claim_rows,
+)
 
 
 def threshold_value(values: list[float], threshold: dict) -> float:
@@ -109,15 +117,64 @@ def judge_trend(claim: dict, curves: dict[str, list[tuple[float, float]] | None]
     return out
 
 
+def near_best(points: list[tuple[float, float]], rule: dict) -> tuple[float, float, int]:
+    """(mean, std, n) of the curve's values near its lowest (``NEAR_BEST``; std over the points, ddof 1; 0 for one)."""
+    import statistics
+
+    (kind, r), = rule.items()
+    best_x, best = min(points, key=lambda p: (p[1], p[0]))
+    if kind == "values":
+        vals = [v for _, v in points if v <= (1.0 + r) * best]
+    else:
+        span = max(x for x, _ in points) - min(x for x, _ in points)
+        vals = [v for x, v in points if abs(x - best_x) <= r * span]
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
+
+
+def judge_near_best(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
+    """Each pair [lower, higher] of a ``near_best`` claim: the mean of the first row's values near its lowest is
+    below the second's, on the published [mean, std] and on the mean curves."""
+    pub = claim.get("published") or {}
+    out = []
+    for a, b in claim["pairs"]:
+        p_ok, p_txt = None, "-"
+        if a in pub and b in pub:
+            p_ok = pub[a][0] < pub[b][0]
+            p_txt = f"{pub[a][0]:g} ({pub[a][1]:g}) vs {pub[b][0]:g} ({pub[b][1]:g})"
+        ca, cb = curves.get(a), curves.get(b)
+        if ca is None or cb is None:
+            r, r_txt = "not run", "-"
+        elif not ca or not cb:
+            r, r_txt = "missing", "no curve points"
+        else:
+            (ma, sa, na), (mb, sb, nb) = near_best(ca, claim["near_best"]), near_best(cb, claim["near_best"])
+            r = "holds" if ma < mb else "fails"
+            r_txt = f"{ma:.4g} ({sa:.2g}, {na} points) vs {mb:.4g} ({sb:.2g}, {nb} points)"
+        out.append(CurveComparison(a, b, "-" if p_ok is None else "holds" if p_ok else "fails", r, p_txt, r_txt))
+    return out
+
+
+def _paper_units(claim: dict, v: float) -> str:
+    """A published time in the paper's unit, with its value in the suite's x where the spec gives the conversion."""
+    px = claim.get("paper_x")
+    if not px:
+        return f"{v:g}"
+    return f"{v:g} {px['unit']} (= {v / px['per_x']:g} {claim['x']}s)"
+
+
 def judge(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
     """Each pair of ``claim`` on the published numbers and on ``curves`` (row id -> mean curve; None: not run)."""
     if "trend" in claim:
         return judge_trend(claim, curves)
+    if "near_best" in claim:
+        return judge_near_best(claim, curves)
     pub = claim.get("published") or {}
     out = []
     for a, b in claim["pairs"]:
         if a in pub and b in pub:
-            p_ok, p_txt = pub[a] < pub[b], f"{pub[a]:g} vs {pub[b]:g} {claim['x']}s"
+            p_ok = pub[a] < pub[b]
+            p_txt = (f"{_paper_units(claim, pub[a])} vs {_paper_units(claim, pub[b])}" if claim.get("paper_x")
+                     else f"{pub[a]:g} vs {pub[b]:g} {claim['x']}s")
         elif "difference" in pub:
             p_ok, p_txt = pub["difference"] > 0, f"{b} later by {pub['difference']:g} {claim['x']}s"
         else:
@@ -135,6 +192,12 @@ def judge(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> l
                 r, r_txt = "fails", f"neither reaches it ({r_txt})"
         out.append(CurveComparison(a, b, "-" if p_ok is None else "holds" if p_ok else "fails", r, p_txt, r_txt))
     return out
+
+
+def _near_best_text(rule: dict) -> str:
+    (kind, r), = rule.items()
+    return (f"mean (std) of the FIDs within {100 * r:g} % of the curve's lowest" if kind == "values"
+            else f"mean (std) of the FIDs within {100 * r:g} % of the run's length of the lowest one's position")
 
 
 def _threshold_text(th: dict) -> str:
@@ -191,6 +254,9 @@ def curve_claim_rows(claim: dict, comps: list[CurveComparison]) -> list[list[str
         lo, hi = claim.get("window") or ("start", "end")
         return [[f"{c.faster} {claim['trend']}", f"affine fit over {claim['x']}s {lo}-{hi}", "stated, no numbers",
                  f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
+    if "near_best" in claim:
+        return [[f"{c.faster} below {c.slower}", _near_best_text(claim["near_best"]), f"{c.detail_published}: "
+                 f"{c.published}", f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
     return [[f"{c.faster} before {c.slower}", _threshold_text(claim["threshold"]), f"{c.detail_published}: "
              f"{c.published}", f"{c.detail_reproduced}: {c.reproduced}"] for c in comps]
 

@@ -15,7 +15,7 @@ from ganrepro.methods.papers import lga
 from ganrepro.methods.papers.lga import METHOD
 
 SMALL = {"z_dim": 16, "g_width": 8, "d_width": 8}
-WGAN_GP_VARIANTS = ["lga4", "lga4_zero", "lga8", "lga8_literal", "lga4_zero_literal"]
+WGAN_GP_VARIANTS = ["lga4", "lga4_zero", "lga8", "lga4_literal", "lga8_literal", "lga4_zero_literal"]
 
 
 def _ctx(seed=0):
@@ -196,7 +196,7 @@ def test_sngan_lga_map_mean_is_sngans_score(res):
 
 
 # ------------------------------------------------------------------------------------------ networks
-MAP_SIDE = {"lga4": 4, "lga4_zero": 4, "lga8": 8, "lga8_literal": 8, "lga4_zero_literal": 4}
+MAP_SIDE = {"lga4": 4, "lga4_zero": 4, "lga8": 8, "lga4_literal": 4, "lga8_literal": 8, "lga4_zero_literal": 4}
 
 
 @pytest.mark.parametrize("res", [16, 32, 64])
@@ -311,3 +311,15 @@ def test_step_benchmark_structure(tmp_path):
     for name, a, b in bench.RATIOS:
         assert r["ratios"][name] == pytest.approx(r["seconds"][a] / r["seconds"][b], rel=0.01, abs=1e-3)
     assert r["g_step_stats"]["map4_hinge"]["lga_amp"] == 1.0  # the control has no amplifier
+
+
+def test_every_lga_row_has_a_literal_twin():
+    """Issue 31, finding 10: the literal Eq. 15 reading is a twin of every LGA variant of the tables (the default
+    lga4 of Table 1 and sngan_lga4 of Table 2 included), differing only in ``lga_reading``."""
+    base = [v for v in METHOD.variants if not v.endswith("_literal")]
+    assert set(base) == {"lga4", "lga4_zero", "lga8", "sngan_lga4"}
+    for v in base:
+        twin, own = dict(METHOD.variants[f"{v}_literal"]), dict(METHOD.variants[v])
+        assert twin.pop("lga_reading") == "literal" and own.get("lga_reading", "magnitude") == "magnitude"
+        assert twin == {k: x for k, x in own.items() if k != "lga_reading"}
+    assert METHOD.baseline_of("sngan_lga4_literal") == ("sngan", "default")

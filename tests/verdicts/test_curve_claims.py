@@ -102,6 +102,7 @@ def _load_changed(tmp_path, spec_id, change, needle):
     ({"published": {"lga8": "21000"}}, "published maps"),
     ({"speed": 1}, "unknown key"),
     ({"window": [1, 2]}, "rows/window belong to trend claims"),
+    ({"paper_x": {"unit": "iterations"}}, "paper_x must be"),
 ])
 def test_bad_curve_claim_names_file_and_key(tmp_path, change, needle):
     _load_changed(tmp_path, "lga_table1", change, needle)
@@ -130,6 +131,51 @@ def test_lga_table1_renders_its_claims_over_training(full_cfg):
     md = render_markdown(spec, cfg, evaluate_table(spec, cfg))
     section = md[md.index("## Claim over training lsun_time_to_fid100\n"):]
     assert "**published: holds in 1 of 1; reproduced: holds in 1 of 1**" in section
-    assert "| lga8 before wgan_gp | FID <= 100 | 21000 vs 37000 steps: holds | 2000 vs 3000 steps: holds |" in section
+    assert ("| lga8 before wgan_gp | FID <= 100 | 21000 iterations (= 4200 steps) vs 37000 iterations (= 7400 steps): "
+            "holds | 2000 vs 3000 steps: holds |") in section
     celeba = md[md.index("## Claim over training celeba_converges_faster\n"):]
     assert "wgan_gp later by 5 epochs: holds" in celeba and "no curve points: missing" in celeba
+
+
+def test_near_best_mean_hand_computed():
+    """LGA 4.2's STL-10 averages (issue 31, finding 12): the FIDs near a curve's lowest, by value or by position."""
+    pts = [(10, 80.0), (20, 60.0), (30, 50.0), (40, 58.0), (50, 70.0), (60, 55.0)]
+    mean, std, n = CC.near_best(pts, {"values": 0.2})  # <= 60: 60, 50, 58, 55
+    assert n == 4 and mean == pytest.approx(55.75) and std == pytest.approx(4.3493, abs=1e-4)
+    mean, std, n = CC.near_best(pts, {"positions": 0.2})  # |x - 30| <= 0.2 * 50 = 10: x 20, 30, 40
+    assert n == 3 and mean == pytest.approx(56.0) and std == pytest.approx(5.2915, abs=1e-4)
+    assert CC.near_best([(5, 7.0)], {"values": 0.2}) == (7.0, 0.0, 1)
+
+
+def test_near_best_claim_on_the_lga_table(full_cfg):
+    cfg = copy.deepcopy(full_cfg)
+    spec = T.get_spec("lga_table1")
+    claim = next(c for c in spec.curve_claims if c["id"] == "stl10_near_best")
+    curves = {"lga8": [(10, 60.0), (20, 50.0), (30, 52.0)], "wgan_gp": [(10, 70.0), (20, 65.0), (30, 90.0)],
+              "lga4": [(10, 99.0), (20, 80.0)], "lga4_zero": None, "wgan_gp_hinge": []}
+    comps = {(c.faster, c.slower): c for c in CC.judge(claim, curves)}
+    c = comps[("lga8", "wgan_gp")]
+    assert (c.published, c.reproduced) == ("holds", "holds") and "52.5 (3.4) vs 64.6 (3.6)" == c.detail_published
+    assert c.detail_reproduced == "54 (5.3, 3 points) vs 67.5 (3.5, 2 points)"  # <= 60: 60, 50, 52; <= 78: 70, 65
+    assert comps[("lga4", "wgan_gp")].reproduced == "fails"
+    assert comps[("lga4_zero", "wgan_gp")].reproduced == "not run"
+    assert comps[("lga8", "wgan_gp_hinge")].reproduced == "missing"
+    assert all(c.published == "holds" for c in comps.values())  # the paper's own averages all support the claim
+    rows = CC.curve_claim_rows(claim, list(comps.values()))
+    assert rows[0][1] == "mean (std) of the FIDs within 20 % of the curve's lowest"
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"near_best": {"around": 0.2}}, "near_best must be"),
+    ({"near_best": {"values": 0.2}, "published": {"lga8": 52.5}}, "published maps row ids to [mean, std]"),
+])
+def test_bad_near_best_claim(tmp_path, change, needle):
+    import yaml
+
+    d = yaml.safe_load((T.TABLES_DIR / "lga_table1.yaml").read_text())
+    claim = next(c for c in d["curve_claims"] if c["id"] == "stl10_near_best")
+    claim.update(change)
+    p = tmp_path / "lga_table1.yaml"
+    p.write_text(yaml.safe_dump(d))
+    with pytest.raises(T.SpecError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        T.load_spec(p)

@@ -50,14 +50,14 @@ def test_full_scale_slurm_dry_run(tmp_path):
     # reading's RHG and BDA, x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 92 x 3 + 49 x 4 + 6 x 1 = 478;
     # GL-GAN's 31 of the 89: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
     # global-norm, Table 1's 64 px OURS and Table 2's OURS; the comparison baselines' 10 (SNDCGAN, SAGAN, WGAN-QC at
-    # 64 and 128 px, GeoGAN on LGA's four datasets), LGA's 22 (Table 1's 5 LGA rows x 4 datasets, Table 2's 2) and
+    # 64 and 128 px, GeoGAN on LGA's four datasets), LGA's 28 (Table 1's 6 LGA rows x 4 datasets, Table 2's 4) and
     # HDCGAN's 3 at 512 px (Table 1's row and its two suite readings)
     cfg = C.load_config(overrides={"scale": "full"})
     expected = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg))
     n = counts()  # docs/counts.json (python -m ganrepro counts --write)
     assert expected == n["full_runs"] and stats["total"] == n["full_jobs"]
     baselines = {(e, m) for e, m, v in C.planned_runs(cfg) if m in ("sndcgan", "sagan", "wgan_qc", "geogan")}
-    assert len(baselines) == 10 and len([1 for e, m, v in C.planned_runs(cfg) if m == "lga"]) == 22
+    assert len(baselines) == 10 and len([1 for e, m, v in C.planned_runs(cfg) if m == "lga"]) == 28
     assert sorted(v for e, m, v in C.planned_runs(cfg) if m == "hdcgan") == ["cap8", "dcgan_norms", "default"]
     # the mixtures train and evaluate in one CPU job (rule train_mog), every other run in train + evaluate
     mog = sum(len(C.run_seeds(cfg, e, m, v)) for e, m, v in C.planned_runs(cfg) if C.is_mog(cfg, e))
@@ -119,16 +119,19 @@ def test_slurm_profile_runs_without_cores(tmp_path):
 
 def test_lga_table1_target_needs_the_curves_its_claims_read(tmp_path):
     """LGA Table 1's claims over training read curve.csv: its target plans exactly those curve jobs (LSUN bedroom:
-    LGA 8x8, its literal reading, WGAN-GP; CelebA: LGA 8x8, WGAN-GP), not every run's."""
+    LGA 8x8, its literal reading, WGAN-GP; CelebA: LGA 8x8, WGAN-GP; STL-10's averages near the lowest FID: the
+    three LGA rows and the two without), not every run's."""
     p = smk("--cores", "2", *isolated(tmp_path), "-n", "lga_table1")
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    assert stats["train"] == 32 and stats["lga_table1"] == 1 and stats["curve"] == 5  # 8 rows x 4 datasets
+    assert stats["train"] == 36 and stats["lga_table1"] == 1 and stats["curve"] == 10  # 9 rows x 4 datasets
     curves = set(re.findall(r"runs/(lga_\w+)/(\w+)/(\w+)/seed0/curve.csv", out))
+    stl10 = {("lga_stl10", m, v) for m, v in (("lga", "lga4"), ("lga", "lga4_zero"), ("lga", "lga8"),
+                                              ("wgan_gp", "default"), ("wgan_gp", "hinge"))}
     assert curves == {("lga_lsunbedroom64", "lga", "lga8"), ("lga_lsunbedroom64", "lga", "lga8_literal"),
                       ("lga_lsunbedroom64", "wgan_gp", "default"), ("lga_celeba64", "lga", "lga8"),
-                      ("lga_celeba64", "wgan_gp", "default")}
+                      ("lga_celeba64", "wgan_gp", "default")} | stl10
 
 
 def test_smoke_dry_run_and_single_table_target(tmp_path):
@@ -253,7 +256,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert len(metrics) == len(C.planned_runs(C.load_config())) == n["smoke_runs"]
     statuses = {str(m.relative_to(repo)): json.loads(m.read_text())["status"] for m in metrics}
     diverged = sorted("/".join(k.split("/")[4:6]) for k, s in statuses.items() if s == "diverged")
-    assert diverged == ["geogan/default", "lga/lga4", "lga/lga4_zero", "lga/lga4_zero_literal", "lga/lga8",
+    assert diverged == ["geogan/default", "lga/lga4", "lga/lga4_literal", "lga/lga4_zero", "lga/lga4_zero_literal", "lga/lga8",
                         "lga/lga8_literal", "wgan_gp/default", "wgan_gp/hinge"]  # every lga_stl10 row (forced)
     assert all(k.split("/")[3] == "lga_stl10" for k, s in statuses.items() if s == "diverged")
     lga1 = (report / "lga" / "table1.md").read_text()

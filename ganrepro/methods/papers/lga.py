@@ -34,8 +34,9 @@ Under the magnitude reading every one of these holds: unrealistic regions (Y < 0
 (amplified, relative to the plain hinge's 1, where |Y| > 1), regions with Y >= 1 keep the plain hinge generator's
 gradient ("sustained": w = 1), and zero LGA gives exactly zero gradient where Y >= 0 ("completely blocked") while
 still pushing unrealistic regions up. The paper's Eq. 15 as printed (dL_G/dY_ij = dL_G/dY x A_ij) is the literal
-one, and its tables cannot tell the readings apart (they report FIDs only), so the literal reading is kept as an
-ablation (``lga8_literal``, ``lga4_zero_literal``) against the default. Under both readings (a consequence of Eq.
+one, and its tables cannot tell the readings apart (they report FIDs only), so the literal reading is a twin of every
+LGA row (``lga4_literal``, ``lga8_literal``, ``lga4_zero_literal``, ``sngan_lga4_literal``), judged on the claims
+under the tables' ``readings``. Under both readings (a consequence of Eq.
 13 itself, which neither sentence mentions) regions with 0 <= Y < 1 get a damped gradient w = Y, zero at the decision
 boundary Y = 0. Near D's initialisation (DCGAN init: |Y| ~ 1e-3) every |w| is that small, so G's gradient is
 about 1e-3 of the plain hinge's; Adam divides by the running RMS of the gradient, so this global scale largely
@@ -243,11 +244,14 @@ METHOD = Method(
         "lga4": {**_WGAN_GP_NET, "d_map_size": 4},
         "lga4_zero": {**_WGAN_GP_NET, "d_map_size": 4, "lga_cap": 0.0},
         "lga8": {**_WGAN_GP_NET, "d_map_size": 8},
-        # ablations: Eq. 15 as printed (w = A)
+        # the literal reading of Eq. 15 as printed (w = A), a twin of every LGA row
+        "lga4_literal": {**_WGAN_GP_NET, "d_map_size": 4, "lga_reading": "literal"},
         "lga8_literal": {**_WGAN_GP_NET, "d_map_size": 8, "lga_reading": "literal"},
         "lga4_zero_literal": {**_WGAN_GP_NET, "d_map_size": 4, "lga_cap": 0.0, "lga_reading": "literal"},
         "sngan_lga4": dict(_SNGAN_NET),
+        "sngan_lga4_literal": {**_SNGAN_NET, "lga_reading": "literal"},
     },
     # lga.txt Tables 1-2: LGA on WGAN-GP's network against WGAN-GP; on SNGAN's against SNGAN
-    baselines={"sngan_lga4": ("sngan", "default"), "*": ("wgan_gp", "default")},
+    baselines={"sngan_lga4": ("sngan", "default"), "sngan_lga4_literal": ("sngan", "default"),
+               "*": ("wgan_gp", "default")},
 )
