@@ -80,9 +80,12 @@ IMAGE_EXPERIMENT_RE = rf"(?!(?:{MOG_RE})/)[^/]+"  # not a mixture: the lookahead
 
 
 def train_inputs(wc):
+    """The prepared data, and the train.json of every finished run this one reads first (Method.depends_on)."""
+    deps = [f"{d}/train.json" for d in C.run_dependencies(config, wc.experiment, wc.method, wc.variant,
+                                                           int(wc.seed)).values()]
     if C.is_mog(config, wc.experiment):  # sampled on the fly: no prepared data
-        return []
-    return prepared_manifest(wc.experiment)
+        return deps
+    return [prepared_manifest(wc.experiment), *deps]
 
 
 def table_metrics(spec):

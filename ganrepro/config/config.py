@@ -319,12 +319,19 @@ def resolve_run(cfg: dict, experiment: str, method: str, variant: str, seed: int
         params["z_dim"] = params["data_dim"]
     if not train.get("steps") and not train.get("epochs"):
         raise ConfigError(f"experiments.{experiment}.train: neither steps nor epochs is set")
-    return {"run_id": f"{experiment}/{method}/{variant}/seed{seed}", "experiment": experiment, "paper": exp["paper"],
+    deps = {f"{dm}/{dv}": P.run_dir(cfg, experiment, dm, dv, seed) for dm, dv in (m.depends_on(params)
+                                                                                 if m.depends_on else [])}
+    return {**({"depends_on": deps} if deps else {}), "run_id": f"{experiment}/{method}/{variant}/seed{seed}", "experiment": experiment, "paper": exp["paper"],
             "dataset": exp["dataset"], "resolution": res, "method": method, "variant": variant, "seed": seed,
             "scale": cfg["scale"], "device": cfg.get("device", "auto"), "train": train, "method_params": params,
             "eval": eval_protocol(cfg, experiment, method, variant),
             "data_dir": None if mog_spec else prepared_dir(cfg, exp["dataset"], res),
             **({"mog": mog_spec} if mog_spec else {})}
+
+
+def run_dependencies(cfg: dict, experiment: str, method: str, variant: str, seed: int) -> dict[str, str]:
+    """{"method/variant": run folder} of the finished runs this run reads before it starts (``Method.depends_on``)."""
+    return resolve_run(cfg, experiment, method, variant, seed).get("depends_on", {})
 
 
 def planned_runs(cfg: dict) -> list[tuple[str, str, str]]:

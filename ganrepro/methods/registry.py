@@ -81,6 +81,13 @@ class Method:
     # steady phase, so ``python -m ganrepro bench`` times the method's own work, not a warm-up phase (GL-GAN's paper
     # rule: calibrated thresholds that take Ada-OP's local branch at every step)
     bench_state: Callable | None = None
+    # depends_on(params) -> [(method, variant)]: finished runs of the same experiment and seed that this run reads
+    # before it starts (GL-GAN's per-epoch calibration reads its patch run's log.csv); ``ganrepro.config`` puts their
+    # folders in the run's ``depends_on``, the workflow makes their train.json inputs of this run's train job
+    depends_on: Callable | None = None
+    # init_state(params, {"method/variant": run folder}, steps_per_epoch) -> the ``ctx.state`` a fresh run starts
+    # from (a resumed run restores its own from the checkpoint)
+    init_state: Callable | None = None
     # the comparisons the method's paper makes: {variant, or "*" for every variant: the (method, variant) it is
     # compared with, or None}; variants not named follow ``baseline_of``'s rules (the benchmark's ratios use it)
     baselines: dict = field(default_factory=dict)

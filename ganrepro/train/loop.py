@@ -463,6 +463,9 @@ def _setup(run_cfg: dict, run_dir: Path) -> _Run:
     if fast["z_on_device"]:
         ctx.z_rng = torch.Generator(device=device).manual_seed(seed + 2)
     total = data.total_steps(tcfg, int(params.get("n_critic", 1)))
+    if method.init_state is not None and run_cfg.get("depends_on"):  # e.g. thresholds from another run's log
+        ctx.state.update(method.init_state(params, {k: Path(v) for k, v in run_cfg["depends_on"].items()},
+                                           data.steps_per_epoch(bs, int(params.get("n_critic", 1)))))
     return _Run(run_cfg, run_dir, method, params, nets, data, ctx, device, total)
 
 

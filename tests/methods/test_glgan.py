@@ -302,3 +302,43 @@ def test_feature_map_figure_reads_the_runs_discriminator(cfg, smoke_run_cfg, tmp
         assert (tmp_path / f"{f}.png").read_bytes()[:4] == b"\x89PNG"
     r = plots.sigma_ranges(run)
     assert r["s_in"]["range"] >= 0 and r["s_out"]["std"] >= 0
+
+
+def test_epoch_history_is_the_per_epoch_mean_of_the_logged_sigmas(tmp_path):
+    """The per-epoch reading (issue 31, finding 4): a log row at step s belongs to epoch (s - 1) // steps_per_epoch."""
+    rows = [(2, 0.1, 1.0), (4, 0.3, 3.0), (6, 0.5, 5.0), (8, 0.7, 7.0), (10, 0.9, 9.0)]
+    (tmp_path / "log.csv").write_text("step,wall_seconds,glgan_sigma_g,glgan_sigma_l\n"
+                                      + "".join(f"{s},0,{g},{l}\n" for s, g, l in rows))
+    h = glgan.epoch_history(tmp_path, steps_per_epoch=4)
+    torch.testing.assert_close(h, torch.tensor([[0.2, 2.0], [0.6, 6.0], [0.9, 9.0]]))  # epochs {2,4}, {6,8}, {10}
+    st = glgan.init_state({"glgan_history": "patch4"}, {"glgan/patch4": tmp_path}, 4)
+    expected = [torch.quantile(h[:, 0], 0.7), torch.quantile(h[:, 1], 0.4), torch.quantile(h[:, 1], 0.7)]
+    torch.testing.assert_close(st["thresholds"], torch.stack(expected))
+    assert glgan.init_state({"glgan_history": None}, {}, 4) == {}
+    with pytest.raises(FileNotFoundError, match="nosuch/log.csv"):
+        glgan.epoch_history(tmp_path / "nosuch", 4)
+    (tmp_path / "log.csv").write_text("step,d_loss\n2,0.5\n")
+    with pytest.raises(ValueError, match="no glgan_sigma_g"):
+        glgan.epoch_history(tmp_path, 4)
+
+
+def test_per_epoch_reading_takes_its_thresholds_from_the_patch_run(cfg, smoke_run_cfg, tmp_path):
+    """patch4_adaop_epochs depends on glgan/patch4 of its experiment and seed (config and workflow), and starts from
+    the thresholds of that run's per-epoch history: no calibration phase of its own."""
+    assert registry.get("glgan").depends_on(registry.get("glgan").params("patch4_adaop_epochs")) == [("glgan", "patch4")]
+    deps = C.run_dependencies(cfg, "glgan_celeba64", "glgan", "patch4_adaop_epochs", 2)
+    assert deps == {"glgan/patch4": C.run_dir(cfg, "glgan_celeba64", "glgan", "patch4", 2)}
+    assert C.run_dependencies(cfg, "glgan_celeba64", "glgan", "patch4_adaop", 2) == {}
+    patch = _glgan_run(cfg, smoke_run_cfg, "patch4")
+    train(patch, tmp_path / "patch4")
+    run = _glgan_run(cfg, smoke_run_cfg, "patch4_adaop_epochs")
+    run["depends_on"] = {"glgan/patch4": str(tmp_path / "patch4")}
+    res = train(run, tmp_path / "epochs")
+    s = res["method_summary"]
+    h = glgan.epoch_history(tmp_path / "patch4", steps_per_epoch=4)  # 32 images, batch 8
+    assert s["calibration_epochs"] == h.shape[0] == 3 and "glgan/patch4" in s["calibration"]  # steps 2-10: 3 epochs
+    assert s["beta"] == pytest.approx(torch.quantile(h[:, 0], 0.7).item(), rel=1e-6)
+    assert s["delta_2"] == pytest.approx(torch.quantile(h[:, 1], 0.7).item(), rel=1e-6)
+    log = (tmp_path / "epochs" / "log.csv").read_text().splitlines()
+    head, first = log[0].split(","), log[1].split(",")
+    assert float(first[head.index("glgan_global")]) < 1.0 or float(first[head.index("glgan_sigma_g")]) >= s["beta"]

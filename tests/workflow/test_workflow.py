@@ -44,11 +44,11 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     out = p.stdout + p.stderr
     stats = job_stats(out)
-    # registered methods x the table cells they fill: 147 (experiment, method, variant); 3 seeds each, 4 for the
-    # BRC mixtures (49: the ring-5 table's 11 rows, with the VGAN(Rf, no BRC) ablation and the 5 reading rows, and
-    # Table 2's 19 rows x 2 MoGs, with the 11 reading rows) except the 6 solver-table-only runs (BDA, and the K = 10
-    # reading's RHG and BDA, x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 92 x 3 + 49 x 4 + 6 x 1 = 478;
-    # GL-GAN's 31 of the 89: Table 5's 9 rows (5 printed + 4 suite readings) x 3 datasets, Table 4's no-norm and
+    # registered methods x the table cells they fill: 169 (experiment, method, variant); 3 seeds each, 4 for the
+    # BRC mixtures (59: the ring-5 table's 13 rows, with the VGAN(Rf, no BRC) ablation and the 7 reading rows, and
+    # Table 2's 23 rows x 2 MoGs, with the 15 reading rows) except the 6 solver-table-only runs (BDA, and the K = 10
+    # reading's RHG and BDA, x 2 MoGs: seed 0 only, the spec's ``seeds: [0]``): 104 x 3 + 59 x 4 + 6 x 1 = 554;
+    # GL-GAN's 37: Table 5's 11 rows (5 printed + 6 suite readings) x 3 datasets, Table 4's no-norm and
     # global-norm, Table 1's 64 px OURS and Table 2's OURS; the comparison baselines' 10 (SNDCGAN, SAGAN, WGAN-QC at
     # 64 and 128 px, GeoGAN on LGA's four datasets), LGA's 28 (Table 1's 6 LGA rows x 4 datasets, Table 2's 4) and
     # HDCGAN's 3 at 512 px (Table 1's row and its two suite readings)
@@ -67,7 +67,7 @@ def test_full_scale_slurm_dry_run(tmp_path):
     assert (f"lists {expected} training runs ({stats['train']} GPU train jobs, {stats['train_mog']} CPU `train_mog` "
             f"jobs") in readme and f"and {stats['curve']} curve jobs with GPU requests" in readme
     glgan = sorted({(e, v) for e, m, v in C.planned_runs(cfg) if m == "glgan"})
-    assert len(glgan) == 31 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
+    assert len(glgan) == 37 and {v for _, v in glgan} == set(registry.get("glgan").variants)  # every variant
     assert stats["glgan_figures"] == stats["lga_figures"] == stats["hdcgan_figures"] == stats["hdcgan_neighbours"] == 1
     # `all` asks for every planned run's metrics.json itself (a failed re-evaluation left `all` "nothing to do")
     all_inputs = set(re.search(r"rule all:\n\s+input: (.*)", out).group(1).split(", "))
@@ -142,7 +142,7 @@ def test_smoke_dry_run_and_single_table_target(tmp_path):
     p = smk("--cores", "2", *isolated(tmp_path), "-n", "report/smoke/glgan/table5.md")
     stats = job_stats(p.stdout + p.stderr)
     assert p.returncode == 0 and stats["glgan_table5"] == 1 and "index" not in stats
-    assert stats["train"] == stats["evaluate"] == 27  # 9 rows x 3 datasets, nothing of the other tables
+    assert stats["train"] == stats["evaluate"] == 33  # 11 rows x 3 datasets, nothing of the other tables
     # the spec is a relative input (an absolute one re-rendered every table when a checkout moved)
     inputs = re.search(r"rule glgan_table5:\n\s+input: (.*)", p.stdout + p.stderr).group(1).split(", ")
     spec_in = [i for i in inputs if i.endswith("glgan_table5.yaml")]

@@ -66,7 +66,10 @@ the feature matrix data". Two things the text leaves open, decided here:
    ... of input image for each epoch is recorded during global optimization training"), trained with Object 2 only;
    sigma_g and sigma_l of every generator step of that phase form the history, and the thresholds are its quantiles,
    fixed at the first step after it (kept in ``ctx.state``, so a run killed during or after the phase resumes to the
-   same weights);
+   same weights). The other reading (variants ``*_adaop_epochs``, Table 5's rows "..., per-epoch history"): the
+   history is one (sigma_g, sigma_l) per epoch, the per-epoch means that the matching patch run (``glgan_history``:
+   ``patch4`` / ``patch8``, trained with Object 2 only, as "global optimization training") logged over its whole
+   training; its thresholds are fixed before the first step (``init_state``) and Ada-OP runs from step 0;
 2. alpha is a quantile of each image's own feature matrix (``glgan_alpha_scope: image``, the default: the mask
    selects an image's own worst regions, as the public code selects the lowest patches of each image), or of the
    whole batch's (``batch``, variants ``*_adaop_batch``: Table 5's suite rows "..., batch alpha").
@@ -273,6 +276,44 @@ def calibrate(ctx, sigma_g: torch.Tensor, sigma_l: torch.Tensor, epochs: float) 
     return st["thresholds"]
 
 
+def depends_on(p: dict) -> list[tuple[str, str]]:
+    """The per-epoch reading (``glgan_history``) reads the matching patch run, which trains globally and logs sigma."""
+    return [("glgan", p["glgan_history"])] if p.get("glgan_history") else []
+
+
+def epoch_history(run_dir, steps_per_epoch: float) -> torch.Tensor:
+    """(E, 2): the per-epoch means of (sigma_g, sigma_l) in a finished run's log.csv (each row an interval's mean;
+    a row logged at step s belongs to epoch floor((s - 1) / steps_per_epoch))."""
+    import csv
+    from pathlib import Path
+
+    path = Path(run_dir) / "log.csv"
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise FileNotFoundError(f"{path}: the per-epoch calibration reads this run's log.csv ({e.strerror})") from None
+    if not rows or "glgan_sigma_g" not in rows[0] or "glgan_sigma_l" not in rows[0]:
+        raise ValueError(f"{path}: no glgan_sigma_g / glgan_sigma_l columns to calibrate from")
+    by_epoch: dict[int, list[tuple[float, float]]] = {}
+    for r in rows:
+        by_epoch.setdefault(int((int(r["step"]) - 1) // steps_per_epoch), []).append(
+            (float(r["glgan_sigma_g"]), float(r["glgan_sigma_l"])))
+    return torch.tensor([[sum(v[i] for v in vals) / len(vals) for i in (0, 1)]
+                         for _, vals in sorted(by_epoch.items())], dtype=torch.float32)
+
+
+def init_state(p: dict, runs: dict, steps_per_epoch: float) -> dict:
+    """The per-epoch reading's thresholds, fixed before the first step: (beta, delta_1, delta_2) = the P = 0.7 / 0.4 /
+    0.7 quantiles of the patch run's per-epoch sigma_g and sigma_l (Sec. 3.3: 'the global standard deviation ... of
+    input image for each epoch is recorded during global optimization training')."""
+    if not p.get("glgan_history"):
+        return {}
+    h = epoch_history(runs[f"glgan/{p['glgan_history']}"], steps_per_epoch)
+    return {"history": h,
+            "thresholds": torch.stack([quantiles(h[:, 0], [P_BETA])[0], *quantiles(h[:, 1], [P_DELTA1, P_DELTA2])])}
+
+
 def d_loss(D, real, fake, p, ctx):
     """Eq. 3 over every element of the feature matrix."""
     return losses.adversarial_d_loss(D, real, fake, {"loss": "hinge"}, ctx)
@@ -338,6 +379,9 @@ def summary(state: dict, p: dict) -> dict:
            "calibration_epochs": p["glgan_calibration_epochs"], "percentiles": {
                "beta": P_BETA, "delta_1": P_DELTA1, "delta_2": P_DELTA2, "alpha_1..3": list(P_ALPHA)},
            "calibration_steps": int(state["history"].shape[0]) if "history" in state else 0}
+    if p.get("glgan_history"):  # the per-epoch reading: the history's rows are epochs of another run
+        out.update(calibration=f"per-epoch means of glgan/{p['glgan_history']}'s sigma_g, sigma_l (log.csv)",
+                   calibration_epochs=out.pop("calibration_steps"))
     th = state.get("thresholds")
     if th is None:
         out["thresholds"] = "not calibrated: the run ended inside the calibration phase"
@@ -357,6 +401,8 @@ VARIANTS = {
     "patch8_adaop_code": {"patch": 8, "glgan_rule": "code"},
     "patch4_adaop_batch": {"patch": 4, **_ADAOP, "glgan_alpha_scope": "batch"},
     "patch8_adaop_batch": {"patch": 8, **_ADAOP, "glgan_alpha_scope": "batch"},
+    "patch4_adaop_epochs": {"patch": 4, **_ADAOP, "glgan_history": "patch4"},
+    "patch8_adaop_epochs": {"patch": 8, **_ADAOP, "glgan_history": "patch8"},
     "patch8_nonorm": {"patch": 8, "glgan_norm": "none"},
     "patch8_globalnorm": {"patch": 8, "glgan_norm": "global"},
 }
@@ -370,8 +416,10 @@ METHOD = Method(
     log_keys=log_keys,
     summary=summary,
     bench_state=bench_state,
+    depends_on=depends_on,
+    init_state=init_state,
     defaults={"glgan_norm": "local", "patch": 8, "glgan_rule": None, "glgan_calibration_epochs": 1,
-              "glgan_alpha_scope": "image", "n_critic": 1},
+              "glgan_alpha_scope": "image", "glgan_history": None, "n_critic": 1},
     variants=VARIANTS,
     # the paper's ablation chain (Table 5): patch-D over the DCGAN head (base), Ada-OP and the norms over their patch-D
     baselines={v: None if v == "base" else ("glgan", "base") if "_" not in v else ("glgan", v.split("_")[0])
