@@ -147,8 +147,7 @@ def test_near_best_mean_hand_computed():
     assert CC.near_best([(5, 7.0)], {"values": 0.2}) == (7.0, 0.0, 1)
 
 
-def test_near_best_claim_on_the_lga_table(full_cfg):
-    cfg = copy.deepcopy(full_cfg)
+def test_near_best_claim_on_the_lga_table():
     spec = T.get_spec("lga_table1")
     claim = next(c for c in spec.curve_claims if c["id"] == "stl10_near_best")
     curves = {"lga8": [(10, 60.0), (20, 50.0), (30, 52.0)], "wgan_gp": [(10, 70.0), (20, 65.0), (30, 90.0)],
