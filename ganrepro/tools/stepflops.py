@@ -3,7 +3,8 @@
 ``step_flops(cfg, exp, method, variant)`` builds the run's networks and Adam optimisers on ``meta`` (no memory, no
 arithmetic), feeds a real batch of the run's batch size and resolution, and counts one step of the training loop
 (``ganrepro.train.loop.train_step``: ``n_critic`` discriminator updates with their penalties and second derivatives,
-the generator update with its extra gradients or masks, the EMA) with ``ganrepro.util.flops.count_flops``: the same
+the generator update with its extra gradients or masks, the EMA; with n_critic > 1, one critic update is counted
+and multiplied, the shapes being the same in each) with ``ganrepro.util.flops.count_flops``: the same
 figure the GPU check records per row (``benchmarks/results/benchmarks_<gpu>.json``, ``flops``), which counted it on
 the GPU. Methods with a ``bench_state`` count the branch it selects (GL-GAN's Ada-OP: the local, masked objective).
 
@@ -46,7 +47,7 @@ def count_step(rc: dict) -> int:
     import torch
 
     from ganrepro.methods import registry
-    from ganrepro.train.loop import Context, make_nets, train_step
+    from ganrepro.train.loop import Context, d_step, g_step, make_nets, train_step
     from ganrepro.util.flops import count_flops
 
     method = registry.get(rc["method"])
@@ -60,7 +61,13 @@ def count_step(rc: dict) -> int:
     if not rc.get("resolution"):
         raise ValueError(f"{rc['experiment']}: not an image run (BRC's mixtures train on a CPU; not counted)")
     real = torch.empty(batch, 3, int(rc["resolution"]), int(rc["resolution"]), device="meta")
-    return count_flops(lambda: train_step(method, nets, lambda: real, params, ctx))
+    n_critic = int(params.get("n_critic", 1))
+    if n_critic == 1:
+        return count_flops(lambda: train_step(method, nets, lambda: real, params, ctx))
+    # n_critic identical critic updates: one counted, times n_critic, then the generator's (as train_step runs them)
+    d = count_flops(lambda: d_step(method, nets, real, params, ctx))
+    ctx.real = real
+    return n_critic * d + count_flops(lambda: g_step(method, nets, batch, params, ctx))
 
 
 def _load() -> dict:
