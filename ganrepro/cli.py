@@ -114,6 +114,19 @@ def cmd_cost(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from ganrepro.spec import tables as T
+    from ganrepro.tools import plan
+
+    try:
+        spec = T.get_spec(args.table)
+    except KeyError:
+        raise C.ConfigError(f"plan: unknown table {args.table!r}; give one of {', '.join(T.table_ids())}") from None
+    cfg = {**_cfg(args), "scale": "full"}
+    print(plan.render(spec, cfg, plan.plan(spec, cfg, args.power), args.gpu, args.power))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from ganrepro.tools import bench
     from ganrepro.util.env import pick_device
@@ -181,6 +194,12 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=None, help="benchmark JSON with measured step times (default "
                    "report/benchmarks.json)")
     p.set_defaults(fn=cmd_cost)
+    p = sub.add_parser("plan", help="the seeds per cell each claim of TABLE needs for 80%% power under the verdict "
+                       "rule, and what they cost")
+    p.add_argument("table", help="a table id")
+    p.add_argument("--gpu", default="V100", help="GPU model to price the seeds (as cost)")
+    p.add_argument("--power", type=float, default=0.8, help="the power asked for (default 0.8)")
+    p.set_defaults(fn=cmd_plan)
     p = sub.add_parser("bench", help="the benchmark target: every method's training step and its ratio to its "
                        "baseline, BRC solvers, metrics, loader, DAG build -> report/benchmarks.md/.json")
     p.add_argument("--device", default="auto")

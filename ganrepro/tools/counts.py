@@ -27,8 +27,12 @@ SENTENCES = (
     "lists {full_runs} training runs ({full_train_jobs} GPU train jobs, {full_mog_runs} CPU `train_mog` jobs",
     "and {full_curve_jobs} curve jobs with GPU requests",
     "holds {full_downloads} downloads, {full_verifies} verifies and {full_prepares} prepares",
-    "total: {full_runs} runs, {cost_v100_gpu_hours} GPU-hours (V100) + {cost_cpu_hours} CPU-hours",
-    "total: {full_runs} runs, {cost_h200_gpu_hours} GPU-hours (H200) + {cost_cpu_hours} CPU-hours",
+    "total: {full_runs} runs, {cost_v100_gpu_hours_low}-{cost_v100_gpu_hours_high} GPU-hours (V100) + "
+    "{cost_cpu_hours} CPU-hours",
+    "total: {full_runs} runs, {cost_h200_gpu_hours_low}-{cost_h200_gpu_hours_high} GPU-hours (H200) + "
+    "{cost_cpu_hours} CPU-hours",
+    "floor: {cost_v100_floor_hours} GPU-hours at the V100's stated peak",
+    "floor: {cost_h200_floor_hours} GPU-hours at the H200's stated peak",
 )
 
 
@@ -73,7 +77,10 @@ def cost_counts() -> dict:
     out = {}
     for gpu in ("V100", "H200"):
         rows, _ = cost.estimate(full, "all", gpu=gpu)
-        out[f"cost_{gpu.lower()}_gpu_hours"] = round(sum(r.hours or 0 for r in rows if r.device == "gpu"))
+        gpu_rows = [r for r in rows if r.device == "gpu"]
+        out[f"cost_{gpu.lower()}_gpu_hours_low"] = round(sum(r.hours_low or 0 for r in gpu_rows))
+        out[f"cost_{gpu.lower()}_gpu_hours_high"] = round(sum(r.hours_high or 0 for r in gpu_rows))
+        out[f"cost_{gpu.lower()}_floor_hours"] = round(sum(r.floor_hours or 0 for r in gpu_rows), 1)
         out["cost_cpu_hours"] = round(sum(r.hours or 0 for r in rows if r.device == "cpu"), 1)
     return out
 

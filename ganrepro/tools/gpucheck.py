@@ -55,20 +55,11 @@ from pathlib import Path
 
 from ganrepro import paths
 from ganrepro.config import config as C
+from ganrepro.util import flops
 
 GIB = 2 ** 30
 
-# Stated dense peaks in TFLOP/s (vendor datasheets; sparsity figures halved away), matched by a substring of the
-# device name, longest first: ``tensor16`` is the 16-bit tensor-core peak (bf16, or fp16 where the chip has no bf16),
-# ``fp32`` the plain (non-tensor) fp32 peak. The share of peak of a step is reported against ``tensor16``.
-PEAKS = {
-    "H200": {"tensor16": 989.0, "fp32": 67.0, "source": "NVIDIA H200 datasheet (SXM): BF16 1,979 TFLOPS with "
-                                                        "sparsity, 989 dense; FP32 67"},
-    "H100": {"tensor16": 989.0, "fp32": 67.0, "source": "NVIDIA H100 datasheet (SXM): BF16 989 dense; FP32 67"},
-    "A100": {"tensor16": 312.0, "fp32": 19.5, "source": "NVIDIA A100 datasheet: BF16 312 dense; FP32 19.5"},
-    "V100": {"tensor16": 125.0, "fp32": 15.7, "source": "NVIDIA V100 datasheet (SXM2): FP16 tensor 125; FP32 15.7 "
-                                                        "(no bf16)"},
-}
+PEAKS = flops.PEAKS   # the chips' stated peaks, one table (``ganrepro.util.flops``)
 
 TRAIN_RUN = ("glgan_celeba128", "glgan", "patch4_adaop")   # GL-GAN Table 1's OURS row (config/tables/glgan_table1)
 PAPER_HOURS_TABLE = "glgan_table1"
@@ -211,12 +202,7 @@ def _peak_gib(device: str, base: int) -> float | None:
     return round((torch.cuda.max_memory_allocated() - base) / GIB, 3)
 
 
-def peaks_of(name: str) -> dict | None:
-    """The stated peaks of the GPU whose name contains a key of ``PEAKS`` (None: unknown, e.g. a CPU)."""
-    for key in sorted(PEAKS, key=len, reverse=True):
-        if key.lower() in (name or "").lower():
-            return {"model": key, **PEAKS[key]}
-    return None
+peaks_of = flops.peaks_of
 
 
 def gpu_slug(name: str) -> str:
