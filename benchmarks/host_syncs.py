@@ -91,6 +91,18 @@ def count(cfg, experiment, method, variant, steps: int, data_dir: str, tmp: Path
     if not is_mog(cfg, experiment):
         run["data_dir"] = data_dir
         run["method_params"]["resolution"] = run["resolution"] = 16
+    for key in list(run.get("depends_on", {})):  # a run another one reads first (GL-GAN's per-epoch history):
+        dm, dv = key.split("/")  # trained here at the same size, outside the counted calls
+        dep = tmp / f"{dm}_{dv}_dependency"
+        if not (dep / "train.json").exists():
+            d = resolve_run(cfg, experiment, dm, dv, 0)
+            d["device"], d["data_dir"], d["method_params"] = "cpu", run["data_dir"], {
+                **d["method_params"], **{k: run["method_params"][k] for k in ("g_width", "d_width", "z_dim",
+                                                                            "resolution")}}
+            d["resolution"] = run["resolution"]
+            d["train"].update(steps=steps, batch_size=8, log_every=1, ckpt_every=steps, eval_points=None)
+            train(d, dep)
+        run["depends_on"][key] = str(dep)
     totals = []
     for s in (steps, 2 * steps):
         r = copy.deepcopy(run)

@@ -180,10 +180,11 @@ def test_curve_share_counts_the_papers_points_and_adds_up(tmp_path):
     from ganrepro.config.config import load_config
 
     cfg = load_config(overrides={"scale": "full"})
-    lga_brc = {"brc_cifar10", "lga_cifar10", "lga_stl10", "lga_celeba64", "lga_lsunbedroom64"}
+    lga_brc = {"brc_cifar10", "brc_cifar100", "lga_cifar10", "lga_stl10", "lga_celeba64", "lga_lsunbedroom64"}
     assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 128)} == lga_brc
     assert {r["experiment"] for r in curve_share.curve_runs(cfg, None, 0)} == lga_brc | {"hdcgan_celeba512"}
-    assert len(curve_share.curve_runs(cfg, None, 0)) == 34 + 3  # LGA 8 x 4 + BRC's LSGAN pair, HDCGAN's 3 readings
+    # LGA's 9 Table 1 rows x 4 datasets + BRC's LSGAN pair on CIFAR-10 and -100 (Fig. 4), HDCGAN's 3 readings
+    assert len(curve_share.curve_runs(cfg, None, 0)) == 36 + 4 + 3
 
 
 def test_hdcgan_step_cpu_memory_model_and_gpu_record(tmp_path):
