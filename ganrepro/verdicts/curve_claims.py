@@ -131,6 +131,15 @@ def near_best(points: list[tuple[float, float]], rule: dict) -> tuple[float, flo
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0), len(vals)
 
 
+def _absent(ca, cb) -> tuple[str, str] | None:
+    """(verdict, text) when a pair cannot be judged: a row not run (None) or without curve points ([])."""
+    if ca is None or cb is None:
+        return "not run", "-"
+    if not ca or not cb:
+        return "missing", "no curve points"
+    return None
+
+
 def judge_near_best(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> list[CurveComparison]:
     """Each pair [lower, higher] of a ``near_best`` claim: the mean of the first row's values near its lowest is
     below the second's, on the published [mean, std] and on the mean curves."""
@@ -142,10 +151,9 @@ def judge_near_best(claim: dict, curves: dict[str, list[tuple[float, float]] | N
             p_ok = pub[a][0] < pub[b][0]
             p_txt = f"{pub[a][0]:g} ({pub[a][1]:g}) vs {pub[b][0]:g} ({pub[b][1]:g})"
         ca, cb = curves.get(a), curves.get(b)
-        if ca is None or cb is None:
-            r, r_txt = "not run", "-"
-        elif not ca or not cb:
-            r, r_txt = "missing", "no curve points"
+        absent = _absent(ca, cb)
+        if absent:
+            r, r_txt = absent
         else:
             (ma, sa, na), (mb, sb, nb) = near_best(ca, claim["near_best"]), near_best(cb, claim["near_best"])
             r = "holds" if ma < mb else "fails"
@@ -180,10 +188,9 @@ def judge(claim: dict, curves: dict[str, list[tuple[float, float]] | None]) -> l
         else:
             p_ok, p_txt = None, "-"
         ca, cb = curves.get(a), curves.get(b)
-        if ca is None or cb is None:
-            r, r_txt = "not run", "-"
-        elif not ca or not cb:
-            r, r_txt = "missing", "no curve points"
+        absent = _absent(ca, cb)
+        if absent:
+            r, r_txt = absent
         else:
             ta, tb = time_to_threshold(ca, claim["threshold"]), time_to_threshold(cb, claim["threshold"])
             r = "holds" if ta < tb else "fails"
